@@ -1,0 +1,37 @@
+"""Shared fixtures: small valid shower files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from caloforge import Showers, get_geometry
+from caloforge.data import write_showers
+
+
+def make_showers(n: int = 50, geometry: str = "ds1-photons", seed: int = 0,
+                 angles: bool = False) -> Showers:
+    """Random but valid showers (non-negative voxels, positive energies)."""
+    geo = get_geometry(geometry)
+    rng = np.random.default_rng(seed)
+    voxels = (rng.exponential(1.0, (n, geo.n_voxels)) * (rng.random((n, geo.n_voxels)) < 0.3))
+    kwargs = {}
+    if angles:
+        kwargs = {"theta": rng.uniform(0.5, 1.5, n), "phi": rng.uniform(-np.pi, np.pi, n),
+                  "particle": np.full(n, 22)}
+    return Showers(rng.uniform(1e3, 1e5, n), voxels.astype(np.float32), geometry=geo.name,
+                   **kwargs)
+
+
+@pytest.fixture
+def showers() -> Showers:
+    return make_showers()
+
+
+@pytest.fixture
+def shower_file(tmp_path: Path, showers: Showers) -> Path:
+    path = tmp_path / "showers.h5"
+    write_showers(path, showers, metadata={"seed": 0})
+    return path
