@@ -24,16 +24,20 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	mkdir -p $(DEMO_DIR)
-	$(PY) examples/tiny_file.py $(DEMO_DIR)/tiny.h5
-	$(VENV)/bin/caloforge info $(DEMO_DIR)/tiny.h5
+	$(VENV)/bin/caloforge geometries
+	$(VENV)/bin/caloforge simulate --geometry ds1-photons --particle photon -n 5000 --seed 1 \
+		-o $(DEMO_DIR)/ds1_photons.h5 --force
+	$(VENV)/bin/caloforge info $(DEMO_DIR)/ds1_photons.h5
+	$(VENV)/bin/caloforge simulate --geometry ild-photons -n 200 --seed 1 \
+		-o $(DEMO_DIR)/ild_photons.h5 --force
+	$(VENV)/bin/caloforge info $(DEMO_DIR)/ild_photons.h5
 
 test: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks examples
+	$(VENV)/bin/ruff check src tests benchmarks
 	$(PY) -m pytest $(MARKERS) $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks examples
+	$(VENV)/bin/ruff check src tests benchmarks
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .ruff_cache

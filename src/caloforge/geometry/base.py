@@ -55,6 +55,18 @@ class LayeredGeometry(ABC):
     readout_threshold_mev: float
     description: str
 
+    def _set_common(self, name: str, layers: tuple[object, ...], materials: MaterialStack | None,
+                    readout_threshold_mev: float, description: str) -> None:
+        """Store the attributes every geometry has; check one material layer per layer."""
+        if materials is not None and len(materials.layers) != len(layers):
+            raise ValueError(
+                f"{name}: {len(materials.layers)} material layers for {len(layers)} readout layers"
+            )
+        self.name = name
+        self.materials = materials
+        self.readout_threshold_mev = readout_threshold_mev
+        self.description = description
+
     @property
     @abstractmethod
     def layer_sizes(self) -> tuple[int, ...]:

@@ -82,15 +82,8 @@ class CartesianGeometry(LayeredGeometry):
             if layer.n_x < 1 or layer.n_y < 1 or layer.pitch_x <= 0 or layer.pitch_y <= 0:
                 raise InputError(f"geometry {name!r}: invalid layer {layer}",
                                  "cell counts must be >= 1 and pitches > 0 mm")
-        if materials is not None and len(materials.layers) != len(layers):
-            raise ValueError(
-                f"{name}: {len(materials.layers)} material layers for {len(layers)} readout layers"
-            )
-        self.name = name
         self.layers = tuple(layers)
-        self.materials = materials
-        self.readout_threshold_mev = readout_threshold_mev
-        self.description = description
+        self._set_common(name, self.layers, materials, readout_threshold_mev, description)
 
     @property
     def layer_sizes(self) -> tuple[int, ...]:

@@ -86,16 +86,9 @@ class CylindricalGeometry(LayeredGeometry):
         if not layers:
             raise InputError(f"geometry {name!r} has no layer with voxels",
                              "give at least one layer with r_edges beyond 0")
-        if materials is not None and len(materials.layers) != len(layers):
-            raise ValueError(
-                f"{name}: {len(materials.layers)} material layers for {len(layers)} readout layers"
-            )
-        self.name = name
         self.layers = tuple(layers)
-        self.materials = materials
-        self.readout_threshold_mev = readout_threshold_mev
+        self._set_common(name, self.layers, materials, readout_threshold_mev, description)
         self.particle = particle
-        self.description = description
 
     @classmethod
     def from_xml(

@@ -196,6 +196,17 @@ class LayerMaterial:
         """Mean MIP energy loss in one active cell, ``rho t (dE/dx)_min``, in MeV."""
         return self.active.density * self.active_mm / 10.0 * self.active.dedx_min
 
+    @property
+    def period_x0(self) -> float:
+        """Thickness of one sampling cell (absorber + active) in radiation lengths."""
+        return sum(t / m.x0_mm for m, t in self._parts())
+
+    def landau_width_mev(self, beta_gamma: float = 3.5) -> float:
+        """Landau width ``xi = (K/2) (Z/A) rho x / beta^2`` of one active cell in MeV."""
+        m = self.active
+        beta2 = beta_gamma**2 / (1.0 + beta_gamma**2)
+        return 0.5 * _K_MEV * (m.z / m.a) * m.density * self.active_mm / 10.0 / beta2
+
     def mip_mpv_mev(self, beta_gamma: float = 3.5) -> float:
         """Most probable MIP energy loss in one active cell in MeV.
 
@@ -212,10 +223,9 @@ class LayerMaterial:
             >>> round(1000 * LayerMaterial(W, 1.4, SI, 0.3).mip_mpv_mev(), 1)  # keV in 300 um Si
             80.8
         """
-        m = self.active
         beta2 = beta_gamma**2 / (1.0 + beta_gamma**2)
-        xi = 0.5 * _K_MEV * (m.z / m.a) * m.density * self.active_mm / 10.0 / beta2
-        i_mev = m.excitation_ev * 1e-6
+        xi = self.landau_width_mev(beta_gamma)
+        i_mev = self.active.excitation_ev * 1e-6
         return xi * (
             math.log(2 * _ME_MEV * beta_gamma**2 / i_mev) + math.log(xi / i_mev) + 0.2 - beta2
         )

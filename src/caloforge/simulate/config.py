@@ -1,0 +1,239 @@
+"""Typed simulation configs, loadable from YAML; one preset per geometry ships in the package.
+
+A preset (``caloforge/simulate/presets/<geometry>.yaml``) fixes the spectrum, incidence and
+readout of a geometry. :func:`load_config` reads a preset or a user YAML file and applies
+overrides (as the CLI flags do).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Literal, TypeVar, get_type_hints
+
+import yaml
+
+from caloforge.errors import InputError
+
+__all__ = [
+    "IncidenceConfig",
+    "ReadoutConfig",
+    "SimulationConfig",
+    "SpectrumConfig",
+    "list_presets",
+    "load_config",
+]
+
+PARTICLES = ("photon", "electron", "positron")
+PDG_IDS = {"photon": 22, "electron": 11, "positron": -11}
+
+
+@dataclass
+class SpectrumConfig:
+    """Incident-energy spectrum.
+
+    Attributes:
+        kind: ``discrete`` (``values`` with relative ``weights``), ``log-uniform``, ``uniform``
+            or ``fixed`` (``e_min_mev``).
+        e_min_mev, e_max_mev: Range for the continuous spectra, MeV.
+        values_mev, weights: Energies and relative frequencies of a discrete spectrum.
+    """
+
+    kind: Literal["discrete", "log-uniform", "uniform", "fixed"] = "log-uniform"
+    e_min_mev: float = 1_000.0
+    e_max_mev: float = 100_000.0
+    values_mev: list[float] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)
+
+
+@dataclass
+class IncidenceConfig:
+    """Angles and impact points.
+
+    Attributes:
+        theta_min_deg, theta_max_deg: Polar angle from the beam (y) axis, uniform in this range
+            (90 = normal incidence).
+        phi_deg: Azimuth of the direction about the beam axis, relative to the layer normal.
+        offset_mm: Impact points uniform in ``[-offset_mm, offset_mm]`` in x and y.
+        store_angles: Write ``incident_theta``/``incident_phi`` to the file.
+    """
+
+    theta_min_deg: float = 90.0
+    theta_max_deg: float = 90.0
+    phi_deg: float = 0.0
+    offset_mm: float = 0.0
+    store_angles: bool = False
+
+
+@dataclass
+class ReadoutConfig:
+    """Sampling readout.
+
+    Attributes:
+        stochastic_term: Target ``a`` of ``sigma/E = a/sqrt(E/GeV) (+) b``; it sets the shower
+            energy per charged-particle crossing of an active layer.
+        constant_term: ``b``, applied as a per-shower gain spread.
+        energy_scale: ``calibrated`` (cells in MeV of deposited energy, divided by the sampling
+            fraction as in the CaloChallenge files) or ``visible`` (MeV in the active material).
+        noise_mip: Gaussian cell noise in units of the layer's MIP most probable value.
+        threshold_mip: Cell threshold in MIP units; ``threshold_mev`` adds an absolute one in
+            output units (the larger wins).
+        max_direct_crossings: Cells with up to this many crossings sum individual Moyal MIP
+            signals; more crossings use the central limit.
+    """
+
+    stochastic_term: float = 0.10
+    constant_term: float = 0.0
+    energy_scale: Literal["calibrated", "visible"] = "calibrated"
+    noise_mip: float = 0.0
+    threshold_mip: float = 0.0
+    threshold_mev: float = 0.0
+    max_direct_crossings: int = 8
+
+
+@dataclass
+class SimulationConfig:
+    """Everything the reference simulator needs.
+
+    Attributes:
+        geometry: Geometry preset name.
+        particle: ``photon``, ``electron`` or ``positron``.
+        n: Number of showers.
+        seed: Seed of all random draws.
+        chunk_size: Showers per batch (each batch has its own seeded stream).
+        max_slice_x0: Longest depth slice in X0 over which the radial profile is taken constant.
+        spectrum, incidence, readout: See their classes.
+    """
+
+    geometry: str = "ds1-photons"
+    particle: str = "photon"
+    n: int = 10_000
+    seed: int = 0
+    chunk_size: int = 1000
+    max_slice_x0: float = 1.5
+    spectrum: SpectrumConfig = field(default_factory=SpectrumConfig)
+    incidence: IncidenceConfig = field(default_factory=IncidenceConfig)
+    readout: ReadoutConfig = field(default_factory=ReadoutConfig)
+
+    def validate(self) -> SimulationConfig:
+        """Check values; raise :class:`InputError` with the fix."""
+        if self.particle in ("pion", "pi+", "pi-", "proton", "neutron"):
+            raise InputError(f"particle '{self.particle}' is not yet supported",
+                             "the reference simulator makes EM showers: photon, electron, positron")
+        if self.particle not in PARTICLES:
+            raise InputError(f"unknown particle '{self.particle}'",
+                             f"use one of {', '.join(PARTICLES)}")
+        if self.n < 1 or self.chunk_size < 1:
+            raise InputError("n and chunk_size must be >= 1", "give a positive count")
+        s = self.spectrum
+        if s.kind == "discrete" and (not s.values_mev or len(s.values_mev) != len(s.weights)):
+            raise InputError("discrete spectrum needs values_mev and as many weights",
+                             "fix the spectrum block")
+        if s.kind in ("uniform", "log-uniform") and not 0 < s.e_min_mev <= s.e_max_mev:
+            raise InputError("spectrum needs 0 < e_min_mev <= e_max_mev", "fix the energy range")
+        if s.kind == "fixed" and s.e_min_mev <= 0:
+            raise InputError("fixed energy must be > 0 MeV", "fix e_min_mev")
+        if not 0 < self.incidence.theta_min_deg <= self.incidence.theta_max_deg <= 90:
+            raise InputError("theta range must lie in (0, 90] degrees", "fix theta_min/max")
+        if self.readout.stochastic_term <= 0:
+            raise InputError("stochastic_term must be > 0", "fix the readout block")
+        return self
+
+
+T = TypeVar("T")
+
+
+def _from_dict(cls: type[T], data: dict[str, Any], where: str) -> T:
+    hints = get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = set(data) - known
+    if unknown:
+        raise InputError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}",
+                         f"known keys: {', '.join(sorted(known))}")
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint) and isinstance(value, dict):
+            kwargs[name] = _from_dict(hint, value, f"{where}.{name}")  # type: ignore[arg-type]
+        else:
+            kwargs[name] = _coerce(value, hint, f"{where}.{name}")
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, hint: Any, where: str) -> Any:
+    """Check a scalar (or list of floats) against its annotation; ints become floats."""
+    try:
+        if hint is float:
+            if isinstance(value, bool):
+                raise TypeError
+            return float(value)
+        if hint is int:
+            if isinstance(value, bool) or int(value) != value:
+                raise TypeError
+            return int(value)
+        if hint is bool and not isinstance(value, bool):
+            raise TypeError
+        if hint == list[float]:
+            return [float(v) for v in value]
+    except (TypeError, ValueError):
+        raise InputError(f"{where}: {value!r} is not a valid {getattr(hint, '__name__', hint)}",
+                         "fix the value") from None
+    return value
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``base`` updated recursively by ``over``; None values in ``over`` are ignored."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict):
+            out[key] = _merge(out.get(key) or {}, value)
+        elif value is not None:
+            out[key] = value
+    return out
+
+
+def _preset_path(name: str) -> Path:
+    return Path(str(files("caloforge.simulate") / "presets" / f"{name}.yaml"))
+
+
+def list_presets() -> list[str]:
+    """Names of the packaged simulation presets (one per geometry).
+
+    Example:
+        >>> "ds1-photons" in list_presets()
+        True
+    """
+    folder = Path(str(files("caloforge.simulate") / "presets"))
+    return sorted(p.stem for p in folder.glob("*.yaml"))
+
+
+def load_config(source: str | Path | None = None,
+                overrides: dict[str, Any] | None = None) -> SimulationConfig:
+    """A config from a preset name or YAML file, with nested ``overrides`` applied.
+
+    Arguments:
+        source: Preset (geometry) name, or a YAML file; default: ``overrides['geometry']``'s
+            preset, else ``ds1-photons``.
+        overrides: Nested dict of values that win over the file (None values are ignored).
+
+    Returns:
+        The validated config.
+
+    Example:
+        >>> cfg = load_config("ild-photons", {"n": 10, "readout": {"noise_mip": 0.0}})
+        >>> cfg.n, cfg.readout.stochastic_term, cfg.incidence.theta_min_deg
+        (10, 0.165, 30.0)
+    """
+    overrides = overrides or {}
+    source = source or overrides.get("geometry") or "ds1-photons"
+    path = Path(source) if str(source).endswith((".yaml", ".yml")) else _preset_path(str(source))
+    if not path.is_file():
+        raise InputError(f"no simulation preset or config '{source}'",
+                         f"use one of {', '.join(list_presets())} or a YAML file")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise InputError(f"config '{path}' is not valid YAML ({exc})", "fix the file") from None
+    return _from_dict(SimulationConfig, _merge(data, overrides), str(path.name)).validate()
