@@ -94,7 +94,8 @@ class ShowerWriter:
         chunk_rows: int = 1024,
     ) -> None:
         self.path = check_writable(path, force)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
+                                   dir=self.path.parent)
         os.close(fd)
         self._tmp = Path(tmp)
         self._file = h5py.File(self._tmp, "w")

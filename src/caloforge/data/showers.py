@@ -96,7 +96,8 @@ class Showers:
             raise ValueError("nothing to concatenate")
         geometries = {p.geometry for p in parts}
         if len(geometries) > 1:
-            raise ValueError(f"cannot join showers of different geometries {sorted(map(str, geometries))}")
+            names = sorted(map(str, geometries))
+            raise ValueError(f"cannot join showers of different geometries {names}")
         kwargs: dict[str, np.ndarray | None] = {}
         for f in fields(cls):
             if f.name in ("energies", "voxels", *_OPTIONAL):

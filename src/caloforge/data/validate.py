@@ -46,7 +46,8 @@ def check_values(showers: Showers, source: str = "showers", offset: int = 0) -> 
                          "incident energies must be > 0 MeV")
 
 
-def resolve_geometry(file: ShowerFile, geometry: str | Path | None = None) -> LayeredGeometry | None:
+def resolve_geometry(file: ShowerFile,
+                     geometry: str | Path | None = None) -> LayeredGeometry | None:
     """The geometry of a file: the one asked for, else the recorded one, else the preset with
     the file's voxel count. Raises if the voxel counts disagree."""
     geo: LayeredGeometry | None
