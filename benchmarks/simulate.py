@@ -85,11 +85,13 @@ def main() -> None:
                      "showers_per_s": round(rate, 1), "ms_per_shower": round(1e3 / rate, 3)})
     for geometry in ("ds1-photons", "ds2"):
         low = showers_per_second(geometry, args.batch, args.repeats, energy_mev=1_000.0)
+        mid = showers_per_second(geometry, args.batch, args.repeats, energy_mev=100_000.0)
         high = showers_per_second(geometry, args.batch, args.repeats, energy_mev=4_000_000.0)
-        for label, rate in (("1 GeV", low), ("4 TeV", high)):
+        for label, rate in (("1 GeV", low), ("100 GeV", mid), ("4 TeV", high)):
             rows.append({"case": f"{geometry} at {label}", "batch": args.batch,
                          "showers_per_s": round(rate, 1), "ms_per_shower": round(1e3 / rate, 3)})
         rows.append({"case": f"{geometry} t(4 TeV)/t(1 GeV)", "ratio": round(low / high, 3)})
+        rows.append({"case": f"{geometry} t(4 TeV)/t(100 GeV)", "ratio": round(mid / high, 3)})
     rss, wall = peak_rss_mb(args.rss_n)
     rows.append({"case": f"ds1-photons {args.rss_n} showers to file", "peak_rss_mb": round(rss, 1),
                  "wall_s": round(wall, 2)})

@@ -5,12 +5,13 @@ its active layers; each crossing leaves a Moyal-distributed MIP signal (location
 most probable value, scale = the Landau width xi of the active layer, from
 :class:`~caloforge.geometry.LayerMaterial`). Cells with at most ``max_direct_crossings``
 crossings sum individual draws (so the cell spectrum shows the MIP peak); busier cells use the
-central limit of the sum. With ``r`` the relative spread of one MIP signal, the relative
-variance of a shower's signal is ``eps (1 + r^2) / E``, so the stochastic term ``a`` fixes
-the energy per crossing: ``eps = a^2 [GeV] / (1 + r^2)``. Layers with thicker sampling periods
-see proportionally fewer crossings (``eps_l`` scales with the period in X0); the reference
-``eps`` is chosen so that the energy-weighted mean over the layers of a typical shower gives
-``a``.
+central limit of the sum; cells expecting >= 50 crossings draw their whole compound-Poisson
+signal from one normal law with its exact mean and variance. With ``r`` the relative spread
+of one MIP signal, the relative variance of a shower's signal is ``eps (1 + r^2) / E``, so
+the stochastic term ``a`` fixes the energy per crossing: ``eps = a^2 [GeV] / (1 + r^2)``.
+Layers with thicker sampling periods see proportionally fewer crossings (``eps_l`` scales with
+the period in X0); the reference ``eps`` is chosen so that the energy-weighted mean over the
+layers of a typical shower gives ``a``.
 
 The constant term ``b`` is a per-shower gain spread ``N(1, b)`` (inter-calibration). Noise and
 thresholds are set in units of each layer's MIP most probable value. ``calibrated`` output
@@ -27,6 +28,8 @@ from caloforge.simulate.config import ReadoutConfig
 
 __all__ = ["MOYAL_MEAN", "MOYAL_STD", "Readout"]
 
+#: Cells expecting at least this many crossings get one normal draw of their summed signal.
+COMPOUND_NORMAL_MIN = 50.0
 #: Mean and standard deviation of the standard Moyal distribution.
 MOYAL_MEAN = float(np.euler_gamma + np.log(2.0))
 MOYAL_STD = float(np.pi / np.sqrt(2.0))
@@ -101,11 +104,22 @@ class Readout:
         n_showers, n_vox = deposits.shape
         vox_layer = self._voxel_layer
         rows, cols = np.nonzero(deposits)
-        n_cross = rng.poisson(deposits[rows, cols] / self.eps_mev[vox_layer[cols]])
-        hit = n_cross > 0
-        rows, cols, n_cross = rows[hit], cols[hit], n_cross[hit]
         lay = vox_layer[cols]
-        signal = self.mip_signals(lay, n_cross, rng) * self.out_per_visible[lay]
+        lam = deposits[rows, cols] / self.eps_mev[lay]
+        visible = np.empty(len(lam))
+        # busy cells: the compound Poisson sum is normal with mean lam m, variance lam E[X^2]
+        busy = lam >= COMPOUND_NORMAL_MIN
+        lb = lam[busy]
+        mb, sb = self.mean[lay[busy]], self.std[lay[busy]]
+        visible[busy] = lb * mb + np.sqrt(lb * (sb**2 + mb**2)) * rng.standard_normal(len(lb))
+        quiet = np.flatnonzero(~busy)
+        n_cross = rng.poisson(lam[quiet])
+        visible[quiet] = 0.0
+        hit = quiet[n_cross > 0]
+        visible[hit] = self.mip_signals(lay[hit], n_cross[n_cross > 0], rng)
+        keep = visible > 0
+        rows, cols, lay = rows[keep], cols[keep], lay[keep]
+        signal = np.maximum(visible[keep], 0.0) * self.out_per_visible[lay]
         if self.cfg.constant_term > 0:
             gain = np.maximum(1.0 + self.cfg.constant_term * rng.standard_normal(n_showers), 0.0)
             signal *= gain[rows]
