@@ -12,13 +12,13 @@ import sys
 from collections.abc import Sequence
 
 from caloforge import __version__
-from caloforge.cli import geometries, info, simulate
+from caloforge.cli import evaluate, geometries, info, simulate
 from caloforge.errors import CaloforgeError
 
 __all__ = ["build_parser", "main"]
 
 EXIT_BAD_INPUT = 2
-COMMANDS = (geometries, info, simulate)
+COMMANDS = (geometries, info, simulate, evaluate)
 
 
 def build_parser() -> argparse.ArgumentParser:

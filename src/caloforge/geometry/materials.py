@@ -302,6 +302,21 @@ class MaterialStack:
         """Total depth of the readout layers in radiation lengths (dead material excluded)."""
         return sum(layer.thickness_x0 for layer in self.layers)
 
+    def layer_centres_mm(self) -> list[float]:
+        """Depth of the middle of each readout layer in mm from the front face (dead material
+        in front of a layer counted).
+
+        Example:
+            >>> MaterialStack((LayerMaterial(W, 2.0, SI, 1.0),) * 2).layer_centres_mm()
+            [1.5, 4.5]
+        """
+        centres, depth = [], 0.0
+        for layer in self.layers:
+            depth += layer.dead_mm
+            centres.append(depth + 0.5 * layer.thickness_mm)
+            depth += layer.thickness_mm
+        return centres
+
     def layer_boundaries_x0(self) -> list[tuple[float, float]]:
         """Front and back depth of each readout layer in radiation lengths from the front face.
 

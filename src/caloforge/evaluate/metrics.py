@@ -1,0 +1,164 @@
+"""Every metric between two samples: histograms, classifiers, distances, physics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from caloforge.evaluate.classifier import ClassifierResult, run_classifier
+from caloforge.evaluate.classifier_inputs import high_level_vector, low_level_vector
+from caloforge.evaluate.distances import DistanceResult, fpd, kpd
+from caloforge.evaluate.histograms import (
+    FeatureComparison,
+    compare_feature,
+    feature_bins,
+    quantile_bins,
+)
+from caloforge.evaluate.sample import Sample
+from caloforge.geometry import LayeredGeometry
+
+__all__ = ["ALL_MODES", "MODES", "MetricSet", "compare_samples", "discrete_energies"]
+
+MODES = ("hist", "cls-low", "cls-low-normed", "cls-high", "fpd", "kpd", "physics")
+ALL_MODES = ("hist", "cls-low", "cls-high", "fpd", "kpd", "physics")
+MAX_DISCRETE_ENERGIES = 20
+
+
+@dataclass
+class MetricSet:
+    """All numbers comparing one sample with the reference."""
+
+    histograms: list[FeatureComparison] = field(default_factory=list)
+    classifiers: list[ClassifierResult] = field(default_factory=list)
+    distances: list[DistanceResult] = field(default_factory=list)
+    physics: list[FeatureComparison] = field(default_factory=list)
+    condition_points: list[dict[str, float]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready dict."""
+        return {
+            "histograms": [h.to_dict() for h in self.histograms],
+            "classifiers": [c.to_dict() for c in self.classifiers],
+            "distances": [d.to_dict() for d in self.distances],
+            "physics": [p.to_dict() for p in self.physics],
+            "condition_points": self.condition_points,
+        }
+
+    def summary(self) -> dict[str, float]:
+        """Headline numbers: mean separation power, AUCs, FPD, KPD."""
+        out: dict[str, float] = {}
+        if self.histograms:
+            out["mean_separation_power"] = float(np.mean([h.separation for h in self.histograms]))
+        for c in self.classifiers:
+            out[f"{c.mode}_auc"] = c.auc
+        for d in self.distances:
+            out[d.name] = d.value
+        return out
+
+
+def discrete_energies(e_inc: np.ndarray) -> np.ndarray | None:
+    """The distinct incident energies if there are few (ds1-like), else None."""
+    values = np.unique(np.round(e_inc, 6))
+    return values if len(values) <= MAX_DISCRETE_ENERGIES else None
+
+
+def _per_energy(ref: Sample, gen: Sample, geometry: LayeredGeometry,
+                rng: np.random.Generator, n_boot: int) -> list[FeatureComparison]:
+    energies = discrete_energies(ref.features.e_inc)
+    if energies is None:
+        return []
+    out = []
+    r_ratio = ref.features.e_tot / ref.features.e_inc
+    g_ratio = gen.features.e_tot / gen.features.e_inc
+    for i, e in enumerate(energies):
+        r = r_ratio[np.isclose(ref.features.e_inc, e)]
+        g = g_ratio[np.isclose(gen.features.e_inc, e)]
+        if len(r) < 10 or len(g) < 10:
+            continue
+        if geometry.name.startswith("ds1"):
+            narrow = i > 3 and geometry.name == "ds1-photons"
+            bins = np.linspace(0.9, 1.1, 21) if narrow else np.linspace(0.4, 1.4, 21)
+        else:
+            bins = quantile_bins(r, 20)
+        out.append(compare_feature(f"E_tot/E_inc@{e:g}MeV", r, g, bins, rng, n_boot))
+    return out
+
+
+def _condition_points(ref: Sample, gen: Sample) -> list[dict[str, float]]:
+    """Mean and spread of E_vis and n_hits at up to 9 (E, theta) points of the reference."""
+    rp, gp = ref.physics, gen.physics
+    if rp is None or gp is None:
+        return []
+    e_points = np.quantile(rp.e_inc, [0.2, 0.5, 0.8])
+    have_theta = rp.theta_true is not None and gp.theta_true is not None
+    t_points = np.quantile(rp.theta_true, [0.2, 0.5, 0.8]) if have_theta else [None]
+    rows = []
+    for e in e_points:
+        for t in t_points:
+            row: dict[str, float] = {"E_inc": float(e)}
+            masks = []
+            for p in (rp, gp):
+                m = np.abs(p.e_inc / e - 1.0) < 0.05
+                if t is not None and p.theta_true is not None:
+                    m &= np.abs(p.theta_true - t) < np.deg2rad(3.0)
+                masks.append(m)
+            if t is not None:
+                row["theta"] = float(t)
+            for tag, p, m in (("ref", rp, masks[0]), ("gen", gp, masks[1])):
+                row[f"n_{tag}"] = int(m.sum())
+                for obs in ("e_vis", "n_hits"):
+                    v = getattr(p, obs)[m].astype(np.float64)
+                    row[f"{obs}_mean_{tag}"] = float(v.mean()) if v.size else float("nan")
+                    row[f"{obs}_std_{tag}"] = float(v.std()) if v.size else float("nan")
+            rows.append(row)
+    return rows
+
+
+def compare_samples(ref: Sample, gen: Sample, geometry: LayeredGeometry, modes: tuple[str, ...],
+                    protocol: str = "fast", seed: int = 0, n_bootstrap: int = 10,
+                    threshold: float | None = None, progress: bool = False) -> MetricSet:
+    """Compute the requested metrics of ``gen`` against ``ref``."""
+    rng = np.random.default_rng(seed)
+    thr = geometry.readout_threshold_mev if threshold is None else threshold
+    out = MetricSet()
+    if "hist" in modes:
+        r_named, g_named = ref.features.named(), gen.features.named()
+        for name, r_values in r_named.items():
+            bins = feature_bins(name, r_values, geometry, thr)
+            out.histograms.append(compare_feature(name, r_values, g_named[name], bins, rng,
+                                                  n_bootstrap))
+        out.histograms += _per_energy(ref, gen, geometry, rng, n_bootstrap)
+    theta = ref.features.theta is not None and gen.features.theta is not None
+    for mode in ("cls-low", "cls-low-normed", "cls-high"):
+        if mode not in modes:
+            continue
+        if mode == "cls-high":
+            xr = high_level_vector(ref.features, with_theta=theta)
+            xg = high_level_vector(gen.features, with_theta=theta)
+        else:
+            if ref.voxels is None or gen.voxels is None:
+                raise ValueError(f"{mode} needs the voxels: load the samples with keep_voxels")
+            normed = mode == "cls-low-normed"
+            xr = low_level_vector(ref.voxels, ref.features.e_inc, geometry, normed, thr,
+                                  ref.features.theta if theta else None)
+            xg = low_level_vector(gen.voxels, gen.features.e_inc, geometry, normed, thr,
+                                  gen.features.theta if theta else None)
+        out.classifiers.append(run_classifier(xr, xg, mode, protocol, seed, progress))
+    if "fpd" in modes or "kpd" in modes:
+        xr, xg = high_level_vector(ref.features), high_level_vector(gen.features)
+        if "fpd" in modes:
+            out.distances.append(fpd(xr, xg, seed=seed))
+        if "kpd" in modes:
+            out.distances.append(kpd(xr, xg, seed=seed))
+    if "physics" in modes and ref.physics is not None and gen.physics is not None:
+        r_named, g_named = ref.physics.named(), gen.physics.named()
+        for name, r_values in r_named.items():
+            if name not in g_named:
+                continue
+            r_ok = r_values[np.isfinite(r_values)]
+            g_ok = g_named[name][np.isfinite(g_named[name])]
+            out.physics.append(compare_feature(name, r_ok, g_ok, quantile_bins(r_ok, 50), rng,
+                                               n_bootstrap))
+        out.condition_points = _condition_points(ref, gen)
+    return out

@@ -1,0 +1,162 @@
+"""Evaluate a generated file against a reference file: metrics.json, plots, report.html."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from caloforge.data.io import ShowerFile
+from caloforge.data.validate import resolve_geometry
+from caloforge.errors import InputError
+from caloforge.evaluate.metrics import ALL_MODES, MODES, compare_samples
+from caloforge.evaluate.plots import plot_all
+from caloforge.evaluate.report import write_report
+from caloforge.evaluate.sample import load_samples
+from caloforge.geometry import LayeredGeometry
+
+__all__ = ["EvaluationResult", "evaluate_files", "parse_modes"]
+
+
+def parse_modes(modes: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """Expand ``all`` and check names.
+
+    Example:
+        >>> parse_modes("hist,fpd")
+        ('hist', 'fpd')
+    """
+    items = modes.split(",") if isinstance(modes, str) else list(modes)
+    out: list[str] = []
+    for item in items:
+        item = item.strip()
+        if item == "all":
+            out += list(ALL_MODES)
+        elif item in MODES:
+            out.append(item)
+        else:
+            raise InputError(f"unknown evaluation mode '{item}'",
+                             f"use all or a comma-separated list of {', '.join(MODES)}")
+    return tuple(dict.fromkeys(out))
+
+
+@dataclass
+class EvaluationResult:
+    """Everything an evaluation produced: the metrics dict (as in ``metrics.json``) and files."""
+
+    metrics: dict[str, Any]
+    metrics_path: Path
+    report_path: Path
+    plots: list[Path]
+
+    def to_json(self) -> str:
+        """The metrics as JSON."""
+        return json.dumps(self.metrics, indent=2)
+
+    def summary_lines(self) -> list[str]:
+        """One line per headline metric, with the reference floor when computed."""
+        model = self.metrics["generated_vs_reference"]["summary"]
+        floor = (self.metrics.get("reference_floor") or {}).get("summary", {})
+        lines = []
+        for key, value in model.items():
+            extra = f"   (reference floor {floor[key]:.4g})" if key in floor else ""
+            lines.append(f"{key:<24} {value:.4g}{extra}")
+        return lines
+
+
+def _geometry(reference: ShowerFile, generated: ShowerFile,
+              geometry: str | None) -> LayeredGeometry:
+    if reference.n_voxels != generated.n_voxels:
+        raise InputError(f"reference has {reference.n_voxels} voxels per shower, generated "
+                         f"{generated.n_voxels}", "compare files of the same geometry")
+    geo_r = resolve_geometry(reference, geometry)
+    geo_g = resolve_geometry(generated, geometry)
+    if geometry is None and geo_r and geo_g and geo_r.name != geo_g.name:
+        raise InputError(f"reference is '{geo_r.name}' but generated is '{geo_g.name}'",
+                         "compare files of the same geometry or pass --geometry")
+    geo = geo_r or geo_g
+    if geo is None:
+        raise InputError(f"cannot tell the geometry of '{reference.path}'",
+                         "pass --geometry (a preset or a binning XML)")
+    return geo
+
+
+def evaluate_files(reference: str | Path, generated: str | Path, out_dir: str | Path,
+                   geometry: str | None = None, modes: str | tuple[str, ...] = "all",
+                   protocol: str = "fast", reference_split: bool = False, seed: int = 0,
+                   threshold: float | None = None, mip_mev: float | None = None,
+                   max_showers: int | None = None, n_bootstrap: int = 10,
+                   plots: bool = True, progress: bool = False) -> EvaluationResult:
+    """Compare ``generated`` with ``reference`` and write ``metrics.json``, plots, a report.
+
+    Arguments:
+        reference, generated: CaloChallenge HDF5 files.
+        out_dir: Output folder (created).
+        geometry: Preset name or binning XML (default: from the files).
+        modes: ``all`` or a list of ``hist``, ``cls-low``, ``cls-low-normed``, ``cls-high``,
+            ``fpd``, ``kpd``, ``physics``.
+        protocol: Classifier protocol, ``fast`` or ``challenge``.
+        reference_split: Also compare two random halves of the reference (the floor).
+        seed: Seed of splits, bootstrap and classifier.
+        threshold: Readout threshold in MeV (default: the geometry's).
+        mip_mev: MIP scale for the physics observables (default: the geometry's).
+        max_showers: Use at most this many showers of each file.
+        n_bootstrap: Bootstrap resamples per histogram.
+        plots: Write plots (and embed them in the report).
+        progress: Show progress bars.
+
+    Returns:
+        The :class:`EvaluationResult`.
+    """
+    t0 = time.perf_counter()
+    mode_list = parse_modes(modes)
+    ref_file, gen_file = ShowerFile(reference), ShowerFile(generated)
+    geo = _geometry(ref_file, gen_file, geometry)
+    thr = geo.readout_threshold_mev if threshold is None else threshold
+    keep = any(m.startswith("cls-low") for m in mode_list)
+    kwargs = {"threshold": thr, "keep_voxels": keep, "physics": "physics" in mode_list,
+              "mip_mev": mip_mev, "max_showers": max_showers, "seed": seed}
+    ref = load_samples(reference, geo, **kwargs)[0]
+    gen = load_samples(generated, geo, **kwargs)[0]
+    model = compare_samples(ref, gen, geo, mode_list, protocol, seed, n_bootstrap, thr, progress)
+    floor = None
+    if reference_split:
+        half_a, half_b = load_samples(reference, geo, split=True, **kwargs)
+        floor = compare_samples(half_a, half_b, geo, mode_list, protocol, seed + 1, n_bootstrap,
+                                thr, progress)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    plot_paths = plot_all(ref, gen, geo, thr, model.classifiers, out) if plots else []
+    from caloforge import __version__
+
+    metrics: dict[str, Any] = {
+        "geometry": geo.name, "modes": list(mode_list), "protocol": protocol, "seed": seed,
+        "threshold_mev": thr,
+        "reference": {"path": str(reference), "n": len(ref), "metadata": ref.metadata},
+        "generated": {"path": str(generated), "n": len(gen), "metadata": gen.metadata},
+        "reference_is_simulated": str(ref.metadata.get("producer", "")).startswith(
+            "caloforge.simulate"),
+        "generated_vs_reference": {**model.to_dict(), "summary": model.summary()},
+        "reference_floor": None if floor is None else {**floor.to_dict(),
+                                                       "summary": floor.summary()},
+        "versions": _versions(__version__),
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+    metrics_path = out / "metrics.json"
+    tmp = metrics_path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(metrics, indent=2, default=float) + "\n")
+    tmp.replace(metrics_path)
+    report = write_report(metrics, plot_paths, out / "report.html")
+    return EvaluationResult(metrics, metrics_path, report, plot_paths)
+
+
+def _versions(caloforge_version: str) -> dict[str, str]:
+    import numpy
+    import sklearn
+    import torch
+
+    return {"caloforge": caloforge_version, "numpy": numpy.__version__,
+            "torch": torch.__version__, "scikit-learn": sklearn.__version__,
+            "python": platform.python_version()}

@@ -1,0 +1,113 @@
+"""Read a shower file once, chunk by chunk, into what the metrics need.
+
+Features and physics observables are computed per chunk, so memory grows with N only through
+the small per-shower feature table, unless the voxels themselves are kept (low-level
+classifier). With ``split=True`` the showers are dealt at random (seeded) into two halves: the
+reference floor ("Geant4 vs Geant4") compares them with the same metrics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from caloforge.data.io import ShowerFile
+from caloforge.data.validate import check_values
+from caloforge.evaluate.features import HighLevelFeatures, compute_features
+from caloforge.evaluate.physics import PhysicsObservables, compute_physics
+from caloforge.geometry import LayeredGeometry
+
+__all__ = ["Sample", "load_samples"]
+
+
+@dataclass
+class Sample:
+    """What the metrics use of one sample of showers."""
+
+    name: str
+    features: HighLevelFeatures
+    voxel_sum: np.ndarray
+    physics: PhysicsObservables | None = None
+    voxels: np.ndarray | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    @property
+    def mean_shower(self) -> np.ndarray:
+        """Mean energy per voxel, MeV."""
+        return self.voxel_sum / max(len(self), 1)
+
+
+class _Accumulator:
+    def __init__(self, keep_voxels: bool) -> None:
+        self.features: list[HighLevelFeatures] = []
+        self.physics: list[PhysicsObservables] = []
+        self.voxels: list[np.ndarray] | None = [] if keep_voxels else None
+        self.voxel_sum: np.ndarray | None = None
+
+    def add(self, features: HighLevelFeatures, physics: PhysicsObservables | None,
+            voxels: np.ndarray) -> None:
+        self.features.append(features)
+        if physics is not None:
+            self.physics.append(physics)
+        if self.voxels is not None:
+            self.voxels.append(np.asarray(voxels, dtype=np.float32))
+        total = voxels.sum(axis=0, dtype=np.float64)
+        self.voxel_sum = total if self.voxel_sum is None else self.voxel_sum + total
+
+    def sample(self, name: str, metadata: dict[str, Any]) -> Sample:
+        return Sample(
+            name=name, features=HighLevelFeatures.concatenate(self.features),
+            voxel_sum=self.voxel_sum if self.voxel_sum is not None else np.zeros(0),
+            physics=PhysicsObservables.concatenate(self.physics) if self.physics else None,
+            voxels=np.concatenate(self.voxels) if self.voxels else None, metadata=metadata)
+
+
+def load_samples(path: str | Path, geometry: LayeredGeometry, *, threshold: float | None = None,
+                 keep_voxels: bool = False, physics: bool = False, mip_mev: float | None = None,
+                 chunk_size: int = 5000, max_showers: int | None = None, split: bool = False,
+                 seed: int = 0, name: str | None = None) -> list[Sample]:
+    """One sample (or two random halves with ``split``) from a file, validated as it is read.
+
+    Arguments:
+        path: CaloChallenge HDF5 file.
+        geometry: Its geometry (checked against the voxel count by the caller).
+        threshold: Readout threshold for the features (default: the geometry's).
+        keep_voxels: Keep the voxel matrix (for the low-level classifier).
+        physics: Compute the physics observables.
+        mip_mev: MIP scale of the physics observables.
+        chunk_size: Showers per read.
+        max_showers: Use only the first ``max_showers`` showers.
+        split: Deal the showers into two halves at random.
+        seed: Seed of the split.
+        name: Label (default: the file name).
+
+    Returns:
+        ``[sample]`` or ``[half_a, half_b]``.
+    """
+    file = ShowerFile(path)
+    n = file.n if max_showers is None else min(file.n, max_showers)
+    label = name or Path(path).name
+    rng = np.random.default_rng(seed)
+    accs = [_Accumulator(keep_voxels) for _ in range(2 if split else 1)]
+    for start in range(0, n, chunk_size):
+        chunk = file.read(start, min(start + chunk_size, n))
+        check_values(chunk, source=f"file '{file.path}'", offset=start)
+        halves = ([rng.random(len(chunk)) < 0.5] if split else [np.ones(len(chunk), bool)])
+        masks = [halves[0], ~halves[0]] if split else halves
+        for acc, mask in zip(accs, masks, strict=True):
+            part = chunk[mask]
+            if len(part) == 0:
+                continue
+            feats = compute_features(part, geometry, threshold)
+            phys = compute_physics(part, geometry, mip_mev) if physics else None
+            acc.add(feats, phys, part.voxels)
+    if split:
+        return [accs[0].sample(f"{label} (half A)", file.metadata),
+                accs[1].sample(f"{label} (half B)", file.metadata)]
+    return [accs[0].sample(label, file.metadata)]
