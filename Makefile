@@ -31,6 +31,12 @@ demo: $(STAMP)
 	$(VENV)/bin/caloforge simulate --geometry ild-photons -n 200 --seed 1 \
 		-o $(DEMO_DIR)/ild_photons.h5 --force
 	$(VENV)/bin/caloforge info $(DEMO_DIR)/ild_photons.h5
+	@echo "== the statistical floor: two independent simulator samples, full evaluation =="
+	$(VENV)/bin/caloforge simulate --geometry ds1-photons --particle photon -n 5000 --seed 2 \
+		-o $(DEMO_DIR)/ds1_photons_b.h5 --force --no-progress
+	$(VENV)/bin/caloforge evaluate --reference $(DEMO_DIR)/ds1_photons.h5 \
+		--generated $(DEMO_DIR)/ds1_photons_b.h5 --mode hist,cls-high,fpd,kpd,physics \
+		--reference-split --out $(DEMO_DIR)/evaluation --force --no-progress
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import h5py
@@ -32,6 +33,12 @@ def test_round_trip_bit_exact(tmp_path: Path) -> None:
     assert meta["seed"] == 5
     assert meta["producer"] == "caloforge"
     assert meta["geometry"] == "ds1-photons"
+
+
+def test_written_file_has_the_usual_permissions(shower_file: Path) -> None:
+    mask = os.umask(0)
+    os.umask(mask)
+    assert shower_file.stat().st_mode & 0o777 == 0o666 & ~mask
 
 
 def test_calochallenge_layout(shower_file: Path) -> None:

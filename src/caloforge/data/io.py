@@ -41,6 +41,12 @@ META_ATTR = "caloforge"
 DEFAULT_CHUNK = 10_000
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _version() -> str:
     from caloforge import __version__
 
@@ -158,6 +164,7 @@ class ShowerWriter:
             self.abort()
             raise InputError(f"no showers to write to '{self.path}'", "generate at least one")
         self._file.close()
+        os.chmod(self._tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
         os.replace(self._tmp, self.path)
         self._closed = True
         return self.path

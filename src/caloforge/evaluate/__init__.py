@@ -3,12 +3,10 @@
 Works on files and knows no model: any CaloChallenge-format file can be judged.
 
 Example:
-    >>> from caloforge.evaluate import separation_power
-    >>> separation_power(np.array([0.5, 0.5]), np.array([0.5, 0.5]))
-    0.0
+    >>> from caloforge.evaluate import PROTOCOLS
+    >>> sorted(PROTOCOLS)
+    ['challenge', 'fast']
 """
-
-import numpy as np  # noqa: F401  (used by the doctest above)
 
 from caloforge.evaluate.classifier import PROTOCOLS, ClassifierResult, run_classifier
 from caloforge.evaluate.distances import fpd, frechet_distance, kpd

@@ -20,7 +20,10 @@ from caloforge.evaluate.features import HighLevelFeatures, compute_features
 from caloforge.evaluate.physics import PhysicsObservables, compute_physics
 from caloforge.geometry import LayeredGeometry
 
-__all__ = ["Sample", "load_samples"]
+__all__ = ["VOXELS_PER_CHUNK", "Sample", "load_samples"]
+
+#: Voxel values read per chunk when no chunk size is given (about 160 MB as float64).
+VOXELS_PER_CHUNK = 20_000_000
 
 
 @dataclass
@@ -70,7 +73,8 @@ class _Accumulator:
 
 def load_samples(path: str | Path, geometry: LayeredGeometry, *, threshold: float | None = None,
                  keep_voxels: bool = False, physics: bool = False, mip_mev: float | None = None,
-                 chunk_size: int = 5000, max_showers: int | None = None, split: bool = False,
+                 chunk_size: int | None = None, max_showers: int | None = None,
+                 split: bool = False,
                  seed: int = 0, name: str | None = None) -> list[Sample]:
     """One sample (or two random halves with ``split``) from a file, validated as it is read.
 
@@ -81,7 +85,8 @@ def load_samples(path: str | Path, geometry: LayeredGeometry, *, threshold: floa
         keep_voxels: Keep the voxel matrix (for the low-level classifier).
         physics: Compute the physics observables.
         mip_mev: MIP scale of the physics observables.
-        chunk_size: Showers per read.
+        chunk_size: Showers per read (default: about 20 million voxels per chunk, so memory
+            does not grow with the voxel count: 500 showers for ds3, 10,000 for ds1).
         max_showers: Use only the first ``max_showers`` showers.
         split: Deal the showers into two halves at random.
         seed: Seed of the split.
@@ -92,14 +97,19 @@ def load_samples(path: str | Path, geometry: LayeredGeometry, *, threshold: floa
     """
     file = ShowerFile(path)
     n = file.n if max_showers is None else min(file.n, max_showers)
+    if chunk_size is None:
+        chunk_size = int(np.clip(VOXELS_PER_CHUNK // max(file.n_voxels, 1), 100, 10_000))
     label = name or Path(path).name
     rng = np.random.default_rng(seed)
     accs = [_Accumulator(keep_voxels) for _ in range(2 if split else 1)]
     for start in range(0, n, chunk_size):
         chunk = file.read(start, min(start + chunk_size, n))
         check_values(chunk, source=f"file '{file.path}'", offset=start)
-        halves = ([rng.random(len(chunk)) < 0.5] if split else [np.ones(len(chunk), bool)])
-        masks = [halves[0], ~halves[0]] if split else halves
+        if split:
+            first = rng.random(len(chunk)) < 0.5
+            masks = [first, ~first]
+        else:
+            masks = [np.ones(len(chunk), dtype=bool)]
         for acc, mask in zip(accs, masks, strict=True):
             part = chunk[mask]
             if len(part) == 0:

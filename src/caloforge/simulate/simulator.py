@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -119,7 +120,7 @@ class ReferenceSimulator:
         """Simulate straight to a CaloChallenge file, batch by batch (atomic)."""
         meta = {"geometry": self.geometry.name, "seed": self.config.seed,
                 "producer": "caloforge.simulate", "particle": self.config.particle,
-                "config": _config_dict(self.config)}
+                "config": asdict(self.config)}
         with ShowerWriter(path, self.geometry.n_voxels, force=force, metadata=meta) as writer:
             for batch in self._progress(self.batches(energies), energies, progress):
                 writer.append(batch)
@@ -142,12 +143,6 @@ class ReferenceSimulator:
         showers = Showers(energies, voxels, particle=np.zeros(len(energies), dtype=np.int64),
                           geometry=self.geometry.name)
         return showers, decay.separation_mm
-
-
-def _config_dict(cfg: SimulationConfig) -> dict[str, object]:
-    from dataclasses import asdict
-
-    return asdict(cfg)
 
 
 def simulate(geometry: str = "ds1-photons", n: int = 1000, seed: int = 0,
