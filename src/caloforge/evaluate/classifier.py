@@ -130,11 +130,13 @@ def run_classifier(reference: np.ndarray, generated: np.ndarray, mode: str = "cl
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     n = min(len(reference), len(generated))
-    ref = np.asarray(reference, dtype=np.float32)[rng.permutation(len(reference))[:n]]
-    gen = np.asarray(generated, dtype=np.float32)[rng.permutation(len(generated))[:n]]
     parts = []
-    for r, g in zip(_split(ref, rng), _split(gen, rng), strict=True):
-        x = np.concatenate([r, g])
+    chosen = [rng.permutation(len(a))[:n] for a in (reference, generated)]
+    index = [_split(c, rng) for c in chosen]
+    for r, g in zip(*index, strict=True):
+        # one float32 copy per split, taken straight from the inputs
+        x = np.concatenate([np.asarray(reference[r], dtype=np.float32),
+                            np.asarray(generated[g], dtype=np.float32)])
         y = np.concatenate([np.ones(len(r)), np.zeros(len(g))]).astype(np.float32)
         parts.append((x, y))
     (x_tr, y_tr), (x_te, y_te), (x_va, y_va) = parts

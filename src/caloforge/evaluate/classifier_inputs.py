@@ -51,7 +51,7 @@ def low_level_vector(voxels: np.ndarray, e_inc: np.ndarray, geometry: LayeredGeo
 
 
 def high_level_vector(features: HighLevelFeatures, with_theta: bool = False) -> np.ndarray:
-    """The ``cls-high`` input matrix (also the FPD/KPD feature vector), float64.
+    """The ``cls-high`` input matrix (also the FPD/KPD feature vector), float32.
 
     Example:
         >>> from caloforge.data import Showers
@@ -73,4 +73,4 @@ def high_level_vector(features: HighLevelFeatures, with_theta: bool = False) -> 
     ]
     if with_theta and features.theta is not None:
         parts.append(features.theta[:, None])
-    return np.concatenate(parts, axis=1)
+    return np.concatenate(parts, axis=1).astype(np.float32)

@@ -73,6 +73,17 @@ class HighLevelFeatures:
     def __len__(self) -> int:
         return len(self.e_inc)
 
+    def compact(self) -> HighLevelFeatures:
+        """A copy with the per-layer arrays in float32 (energies stay float64), to keep large
+        samples small in memory; the metrics cast back where they sum."""
+        kwargs = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray) and value.ndim == 2:
+                value = value.astype(np.float32)
+            kwargs[f.name] = value
+        return HighLevelFeatures(**kwargs)
+
     def subset(self, index: np.ndarray) -> HighLevelFeatures:
         """The features of the selected showers."""
         kwargs = {}

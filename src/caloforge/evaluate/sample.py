@@ -55,7 +55,7 @@ class _Accumulator:
 
     def add(self, features: HighLevelFeatures, physics: PhysicsObservables | None,
             voxels: np.ndarray) -> None:
-        self.features.append(features)
+        self.features.append(features.compact())
         if physics is not None:
             self.physics.append(physics)
         if self.voxels is not None:
