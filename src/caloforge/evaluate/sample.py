@@ -32,7 +32,6 @@ class Sample:
 
     name: str
     features: HighLevelFeatures
-    voxel_sum: np.ndarray
     physics: PhysicsObservables | None = None
     voxels: np.ndarray | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -40,18 +39,12 @@ class Sample:
     def __len__(self) -> int:
         return len(self.features)
 
-    @property
-    def mean_shower(self) -> np.ndarray:
-        """Mean energy per voxel, MeV."""
-        return self.voxel_sum / max(len(self), 1)
-
 
 class _Accumulator:
     def __init__(self, keep_voxels: bool) -> None:
         self.features: list[HighLevelFeatures] = []
         self.physics: list[PhysicsObservables] = []
         self.voxels: list[np.ndarray] | None = [] if keep_voxels else None
-        self.voxel_sum: np.ndarray | None = None
 
     def add(self, features: HighLevelFeatures, physics: PhysicsObservables | None,
             voxels: np.ndarray) -> None:
@@ -60,13 +53,10 @@ class _Accumulator:
             self.physics.append(physics)
         if self.voxels is not None:
             self.voxels.append(np.asarray(voxels, dtype=np.float32))
-        total = voxels.sum(axis=0, dtype=np.float64)
-        self.voxel_sum = total if self.voxel_sum is None else self.voxel_sum + total
 
     def sample(self, name: str, metadata: dict[str, Any]) -> Sample:
         return Sample(
             name=name, features=HighLevelFeatures.concatenate(self.features),
-            voxel_sum=self.voxel_sum if self.voxel_sum is not None else np.zeros(0),
             physics=PhysicsObservables.concatenate(self.physics) if self.physics else None,
             voxels=np.concatenate(self.voxels) if self.voxels else None, metadata=metadata)
 
