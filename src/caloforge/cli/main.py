@@ -25,8 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with all command groups."""
     parser = argparse.ArgumentParser(
         prog="caloforge",
-        description="Fast generative surrogates for calorimeter showers: simulate reference "
-        "data, train and sample models, evaluate them against CaloChallenge metrics.",
+        description="Calorimeter showers for fast generative surrogates: simulate reference "
+        "data in any CaloChallenge or cartesian geometry, check CaloChallenge HDF5 files and "
+        "judge generated showers with CaloChallenge metrics and physics observables.",
         epilog="Run 'caloforge COMMAND --help' for the options of a command.",
     )
     parser.add_argument("--version", action="version", version=f"caloforge {__version__}")
