@@ -117,7 +117,8 @@ def evaluate_files(reference: str | Path, generated: str | Path, out_dir: str | 
     thr = geo.readout_threshold_mev if threshold is None else threshold
     keep = any(m.startswith("cls-low") for m in mode_list)
     kwargs = {"threshold": thr, "keep_voxels": keep, "physics": "physics" in mode_list,
-              "mip_mev": mip_mev, "max_showers": max_showers, "seed": seed}
+              "mip_mev": mip_mev, "max_showers": max_showers, "seed": seed,
+              "progress": progress}
     ref = load_samples(reference, geo, **kwargs)[0]
     gen = load_samples(generated, geo, **kwargs)[0]
     model = compare_samples(ref, gen, geo, mode_list, protocol, seed, n_bootstrap, thr, progress)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from caloforge.data.io import ShowerFile
 from caloforge.data.validate import check_values
@@ -64,8 +65,8 @@ class _Accumulator:
 def load_samples(path: str | Path, geometry: LayeredGeometry, *, threshold: float | None = None,
                  keep_voxels: bool = False, physics: bool = False, mip_mev: float | None = None,
                  chunk_size: int | None = None, max_showers: int | None = None,
-                 split: bool = False,
-                 seed: int = 0, name: str | None = None) -> list[Sample]:
+                 split: bool = False, seed: int = 0, name: str | None = None,
+                 progress: bool = False) -> list[Sample]:
     """One sample (or two random halves with ``split``) from a file, validated as it is read.
 
     Arguments:
@@ -81,6 +82,7 @@ def load_samples(path: str | Path, geometry: LayeredGeometry, *, threshold: floa
         split: Deal the showers into two halves at random.
         seed: Seed of the split.
         name: Label (default: the file name).
+        progress: Show a progress bar over the showers read.
 
     Returns:
         ``[sample]`` or ``[half_a, half_b]``.
@@ -92,6 +94,7 @@ def load_samples(path: str | Path, geometry: LayeredGeometry, *, threshold: floa
     label = name or Path(path).name
     rng = np.random.default_rng(seed)
     accs = [_Accumulator(keep_voxels) for _ in range(2 if split else 1)]
+    bar = tqdm(total=n, unit="shower", desc=f"read {label}", disable=not progress)
     for start in range(0, n, chunk_size):
         chunk = file.read(start, min(start + chunk_size, n))
         check_values(chunk, source=f"file '{file.path}'", offset=start)
@@ -107,6 +110,8 @@ def load_samples(path: str | Path, geometry: LayeredGeometry, *, threshold: floa
             feats = compute_features(part, geometry, threshold)
             phys = compute_physics(part, geometry, mip_mev) if physics else None
             acc.add(feats, phys, part.voxels)
+        bar.update(len(chunk))
+    bar.close()
     if split:
         return [accs[0].sample(f"{label} (half A)", file.metadata),
                 accs[1].sample(f"{label} (half B)", file.metadata)]
