@@ -130,12 +130,18 @@ def compare_samples(ref: Sample, gen: Sample, geometry: LayeredGeometry, modes: 
                                                   n_bootstrap))
         out.histograms += _per_energy(ref, gen, geometry, rng, n_bootstrap)
     theta = ref.features.theta is not None and gen.features.theta is not None
+    high = None
+    if {"cls-high", "fpd", "kpd"} & set(modes):  # computed once for the classifier and FPD/KPD
+        high = (high_level_vector(ref.features), high_level_vector(gen.features))
     for mode in ("cls-low", "cls-low-normed", "cls-high"):
         if mode not in modes:
             continue
         if mode == "cls-high":
-            xr = high_level_vector(ref.features, with_theta=theta)
-            xg = high_level_vector(gen.features, with_theta=theta)
+            assert high is not None
+            xr, xg = high
+            if theta:
+                xr = np.column_stack([xr, ref.features.theta.astype(np.float32)])
+                xg = np.column_stack([xg, gen.features.theta.astype(np.float32)])
         else:
             if ref.voxels is None or gen.voxels is None:
                 raise ValueError(f"{mode} needs the voxels: load the samples with keep_voxels")
@@ -145,8 +151,8 @@ def compare_samples(ref: Sample, gen: Sample, geometry: LayeredGeometry, modes: 
             xg = low_level_vector(gen.voxels, gen.features.e_inc, geometry, normed, thr,
                                   gen.features.theta if theta else None)
         out.classifiers.append(run_classifier(xr, xg, mode, protocol, seed, progress))
-    if "fpd" in modes or "kpd" in modes:
-        xr, xg = high_level_vector(ref.features), high_level_vector(gen.features)
+    if high is not None and ("fpd" in modes or "kpd" in modes):
+        xr, xg = high
         if "fpd" in modes:
             out.distances.append(fpd(xr, xg, seed=seed))
         if "kpd" in modes:

@@ -15,7 +15,7 @@ from caloforge.errors import InputError
 from caloforge.evaluate.metrics import ALL_MODES, MODES, compare_samples
 from caloforge.evaluate.plots import plot_all
 from caloforge.evaluate.report import write_report
-from caloforge.evaluate.sample import load_samples
+from caloforge.evaluate.sample import Sample, load_samples
 from caloforge.geometry import LayeredGeometry
 
 __all__ = ["EvaluationResult", "evaluate_files", "parse_modes"]
@@ -119,14 +119,16 @@ def evaluate_files(reference: str | Path, generated: str | Path, out_dir: str | 
     kwargs = {"threshold": thr, "keep_voxels": keep, "physics": "physics" in mode_list,
               "mip_mev": mip_mev, "max_showers": max_showers, "seed": seed,
               "progress": progress}
-    ref = load_samples(reference, geo, **kwargs)[0]
-    gen = load_samples(generated, geo, **kwargs)[0]
-    model = compare_samples(ref, gen, geo, mode_list, protocol, seed, n_bootstrap, thr, progress)
     floor = None
-    if reference_split:
+    if reference_split:  # one pass: the halves, then the whole reference joined from them
         half_a, half_b = load_samples(reference, geo, split=True, **kwargs)
         floor = compare_samples(half_a, half_b, geo, mode_list, protocol, seed + 1, n_bootstrap,
                                 thr, progress)
+        ref = Sample.join([half_a, half_b], Path(reference).name)
+    else:
+        ref = load_samples(reference, geo, **kwargs)[0]
+    gen = load_samples(generated, geo, **kwargs)[0]
+    model = compare_samples(ref, gen, geo, mode_list, protocol, seed, n_bootstrap, thr, progress)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     plot_paths = plot_all(ref, gen, geo, thr, model.classifiers, out) if plots else []

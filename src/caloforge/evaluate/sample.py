@@ -40,6 +40,17 @@ class Sample:
     def __len__(self) -> int:
         return len(self.features)
 
+    @classmethod
+    def join(cls, parts: list[Sample], name: str) -> Sample:
+        """One sample from several (e.g. the two halves of a split file)."""
+        physics = [p.physics for p in parts if p.physics is not None]
+        voxels = [p.voxels for p in parts if p.voxels is not None]
+        return cls(name=name,
+                   features=HighLevelFeatures.concatenate(p.features for p in parts),
+                   physics=PhysicsObservables.concatenate(physics) if physics else None,
+                   voxels=np.concatenate(voxels) if voxels else None,
+                   metadata=parts[0].metadata)
+
 
 class _Accumulator:
     def __init__(self, keep_voxels: bool) -> None:
