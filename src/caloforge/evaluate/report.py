@@ -56,6 +56,12 @@ def write_report(metrics: dict[str, Any], plots: list[Path], path: Path) -> Path
     if floor is None:
         parts.append("<p>No reference floor: run with <code>--reference-split</code> to compare "
                      "two halves of the reference with the same metrics.</p>")
+    else:
+        parts.append("<p>The reference floor compares two random halves of the reference with "
+                     "the same metrics. Each half has half the showers, so its purely "
+                     "statistical separation powers are about twice those of the full-size "
+                     "comparison; the <em>statistical floor</em> column gives the expectation "
+                     "for the full sample sizes.</p>")
     floor = floor or {}
     parts.append("<h2>Summary</h2>")
     summary_floor = floor.get("summary", {})
