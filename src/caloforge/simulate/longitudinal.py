@@ -31,7 +31,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammainc
 
-__all__ = ["LongitudinalParams", "mean_ln_t", "profile", "sample_longitudinal", "slice_fractions"]
+__all__ = [
+    "LongitudinalParams",
+    "mean_ln_t",
+    "mean_params",
+    "profile",
+    "sample_longitudinal",
+    "slice_fractions",
+]
 
 ALPHA_MIN = 1.1
 T_MIN = 1.0
@@ -64,6 +71,24 @@ class LongitudinalParams:
         return (self.alpha - 1.0) / self.t_max
 
 
+def _mean_ln_alpha(ln_y: np.ndarray, z_eff: float) -> np.ndarray:
+    return np.log(0.81 + (0.458 + 2.26 / z_eff) * ln_y)
+
+
+def mean_params(energy_mev: np.ndarray | float, z_eff: float,
+                critical_energy: float) -> LongitudinalParams:
+    """The profile at the means, ``T = exp<ln T>`` and ``alpha = exp<ln alpha>`` (clipped).
+
+    Example:
+        >>> p = mean_params(10_000.0, 74.0, 7.97)
+        >>> round(float(p.t_max[0]), 3)
+        6.323
+    """
+    ln_y = np.atleast_1d(_ln_y(energy_mev, critical_energy))
+    t_max = np.maximum(np.exp(np.log(ln_y - 0.812)), T_MIN)
+    return LongitudinalParams(t_max, np.maximum(np.exp(_mean_ln_alpha(ln_y, z_eff)), ALPHA_MIN))
+
+
 def sample_longitudinal(energy_mev: np.ndarray, z_eff: float, critical_energy: float,
                         rng: np.random.Generator) -> LongitudinalParams:
     """Draw ``(T, alpha)`` for each shower from the GFLASH correlated log-normal.
@@ -85,7 +110,7 @@ def sample_longitudinal(energy_mev: np.ndarray, z_eff: float, critical_energy: f
     ln_y = _ln_y(energy_mev, critical_energy)
     mu_t = np.log(ln_y - 0.812)
     sig_t = 1.0 / (-1.4 + 1.26 * ln_y)
-    mu_a = np.log(0.81 + (0.458 + 2.26 / z_eff) * ln_y)
+    mu_a = _mean_ln_alpha(ln_y, z_eff)
     sig_a = 1.0 / (-0.58 + 0.86 * ln_y)
     rho = np.clip(0.705 - 0.023 * ln_y, -1.0, 1.0)
     z1 = rng.standard_normal(ln_y.shape)

@@ -20,7 +20,7 @@ from caloforge.simulate.incidence import (
     sample_energies,
     sample_incidence,
 )
-from caloforge.simulate.longitudinal import LongitudinalParams, mean_ln_t, slice_fractions
+from caloforge.simulate.longitudinal import mean_params, slice_fractions
 from caloforge.simulate.readout import Readout
 from caloforge.simulate.signals import chi_to_gamma_gamma
 
@@ -29,10 +29,7 @@ __all__ = ["ReferenceSimulator", "simulate"]
 
 def _typical_layer_shares(model: DepositionModel, energy_mev: float) -> np.ndarray:
     """Layer shares of the mean GFLASH electron profile at ``energy_mev`` (normal incidence)."""
-    ln_y = np.log(energy_mev / model.critical_energy)
-    alpha = 0.81 + (0.458 + 2.26 / model.z_eff) * ln_y
-    t_max = float(np.exp(mean_ln_t(energy_mev, model.critical_energy)))
-    params = LongitudinalParams(np.array([t_max]), np.array([max(alpha, 1.1)]))
+    params = mean_params(energy_mev, model.z_eff, model.critical_energy)
     s = model.slices
     shares = slice_fractions(params, s.lo_x0[None, :], s.hi_x0[None, :])[0]
     return np.bincount(s.layer, weights=shares, minlength=model.geometry.n_layers) + 1e-12
