@@ -7,14 +7,12 @@ overrides (as the CLI flags do).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Literal, TypeVar, get_type_hints
+from typing import Any, Literal
 
-import yaml
-
+from caloforge.config import from_dict, merge, read_yaml
 from caloforge.errors import InputError
 
 __all__ = [
@@ -142,58 +140,6 @@ class SimulationConfig:
         return self
 
 
-T = TypeVar("T")
-
-
-def _from_dict(cls: type[T], data: dict[str, Any], where: str) -> T:
-    hints = get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = set(data) - known
-    if unknown:
-        raise InputError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}",
-                         f"known keys: {', '.join(sorted(known))}")
-    kwargs: dict[str, Any] = {}
-    for name, value in data.items():
-        hint = hints[name]
-        if dataclasses.is_dataclass(hint) and isinstance(value, dict):
-            kwargs[name] = _from_dict(hint, value, f"{where}.{name}")  # type: ignore[arg-type]
-        else:
-            kwargs[name] = _coerce(value, hint, f"{where}.{name}")
-    return cls(**kwargs)
-
-
-def _coerce(value: Any, hint: Any, where: str) -> Any:
-    """Check a scalar (or list of floats) against its annotation; ints become floats."""
-    try:
-        if hint is float:
-            if isinstance(value, bool):
-                raise TypeError
-            return float(value)
-        if hint is int:
-            if isinstance(value, bool) or int(value) != value:
-                raise TypeError
-            return int(value)
-        if hint is bool and not isinstance(value, bool):
-            raise TypeError
-        if hint == list[float]:
-            return [float(v) for v in value]
-    except (TypeError, ValueError):
-        raise InputError(f"{where}: {value!r} is not a valid {getattr(hint, '__name__', hint)}",
-                         "fix the value") from None
-    return value
-
-
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """``base`` updated recursively by ``over``; None values in ``over`` are ignored."""
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict):
-            out[key] = _merge(out.get(key) or {}, value)
-        elif value is not None:
-            out[key] = value
-    return out
-
-
 def _preset_path(name: str) -> Path:
     return Path(str(files("caloforge.simulate") / "presets" / f"{name}.yaml"))
 
@@ -232,8 +178,5 @@ def load_config(source: str | Path | None = None,
     if not path.is_file():
         raise InputError(f"no simulation preset or config '{source}'",
                          f"use one of {', '.join(list_presets())} or a YAML file")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise InputError(f"config '{path}' is not valid YAML ({exc})", "fix the file") from None
-    return _from_dict(SimulationConfig, _merge(data, overrides), str(path.name)).validate()
+    data = read_yaml(path)
+    return from_dict(SimulationConfig, merge(data, overrides), str(path.name)).validate()

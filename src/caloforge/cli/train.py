@@ -1,0 +1,130 @@
+"""``caloforge train`` and ``caloforge distill``: fit a CaloFlow teacher, distil a student."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from caloforge.config import from_dict
+from caloforge.errors import InputError
+from caloforge.train.caloflow import distill_caloflow, load_training_data, train_caloflow
+from caloforge.train.config import parse_duration
+from caloforge.train.engine import TrainResult
+from caloforge.train.presets import Recipe, list_recipes, load_recipe
+
+__all__ = ["register", "run_distill", "run_train"]
+
+TRAIN_EPILOG = """examples:
+  caloforge train --model caloflow --data ds1.h5 --out runs/ds1
+  caloforge train --model caloflow --data ds1.h5 --out runs/ds1 --time-budget 60m
+  caloforge train --model caloflow --data ds1.h5 --out runs/smoke --preset tiny --epochs 1
+
+An interrupted run resumes when the same command is given again (--force starts afresh).
+"""
+
+DISTILL_EPILOG = """examples:
+  caloforge distill --teacher runs/ds1 --out runs/ds1-student
+  caloforge distill --teacher runs/ds1 --out runs/ds1-student --time-budget 50m --beta 0.5
+"""
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", help=f"recipe: {', '.join(list_recipes())} or a YAML file "
+                   "(default: the geometry's, else 'default')")
+    p.add_argument("--epochs", type=int, help="maximum epochs")
+    p.add_argument("--batch-size", type=int, help="showers per step")
+    p.add_argument("--lr", type=float, help="peak learning rate")
+    p.add_argument("--time-budget", help="stop after this training time, e.g. 90s, 60m, 1.5h")
+    p.add_argument("--device", help="auto (CUDA when present), cpu or cuda")
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--seed", type=int, help="seed of split, shuffling and initialisation")
+    p.add_argument("--max-showers", type=int, help="use at most this many showers of --data")
+    p.add_argument("--geometry", help="geometry of --data (default: from the file)")
+    p.add_argument("--force", action="store_true", help="replace an existing run in --out")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``train`` and ``distill`` commands."""
+    p = sub.add_parser(
+        "train", help="train a generative model on a shower file",
+        description="Train a CaloFlow (Flow I: layer energies, Flow II: voxels; MAF teacher) "
+        "on a CaloChallenge file. Writes a run directory (config.yaml, checkpoints/, "
+        "metrics.csv) that is all 'generate' and 'log-prob' need. Checkpoints within epochs; "
+        "an interrupted run resumes.", epilog=TRAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", choices=["caloflow"], default="caloflow", help="model family")
+    p.add_argument("--data", required=True, help="training showers (.h5)")
+    p.add_argument("--out", required=True, help="run directory")
+    _common(p)
+    p.set_defaults(func=run_train)
+
+    d = sub.add_parser(
+        "distill", help="distil a CaloFlow teacher into a fast IAF student",
+        description="Probability-density distillation: train an IAF student (one-pass "
+        "sampling) to reproduce the teacher's Flow II, loss beta MSE_x + (1 - beta) MSE_z; "
+        "the checkpoint with the lowest KL(student || teacher) is kept.",
+        epilog=DISTILL_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    d.add_argument("--teacher", required=True, help="teacher run directory")
+    d.add_argument("--out", required=True, help="student run directory")
+    d.add_argument("--data", help="showers (default: the teacher's training file)")
+    d.add_argument("--beta", type=float, help="weight of the x-path loss (default 0.5)")
+    _common(d)
+    d.set_defaults(func=run_distill)
+
+
+def _train_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    budget = parse_duration(args.time_budget) if args.time_budget else None
+    return {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
+            "time_budget_s": budget, "device": args.device, "threads": args.threads,
+            "seed": args.seed}
+
+
+def _report(what: str, n: int, geometry: str, result: TrainResult, out: str) -> None:
+    print(f"{what} on {n} showers ({geometry}): best validation loss {result.best_val_loss:.5g} "
+          f"at epoch {result.best_epoch}/{result.epochs} (stopped: {result.stopped}), "
+          f"{result.train_seconds / 60:.1f} min; run directory: {out}")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Train and print one summary line."""
+    data = load_training_data(args.data, args.max_showers, args.geometry)
+    recipe = load_recipe(args.preset, data.geometry, {"train": _train_overrides(args)})
+    run, result = train_caloflow(data, args.out, recipe, force=args.force,
+                                 progress=not args.no_progress)
+    _report(f"trained caloflow ({sum(run.model.parameter_counts().values())} parameters)",
+            data.n, data.geometry, result, args.out)
+    return 0
+
+
+def _teacher_recipe(teacher: Path) -> Recipe:
+    cfg = teacher / "config.yaml"
+    if not cfg.is_file():
+        raise InputError(f"'{teacher}' is not a caloforge run directory (no config.yaml)",
+                         "pass the --out folder of 'caloforge train'")
+    stored = yaml.safe_load(cfg.read_text()) or {}
+    return from_dict(Recipe, {"model": stored.get("model", {}), **stored.get("recipe", {})},
+                     str(cfg))
+
+
+def run_distill(args: argparse.Namespace) -> int:
+    """Distil and print one summary line."""
+    teacher = Path(args.teacher)
+    base = _teacher_recipe(teacher)
+    data_path = args.data or yaml.safe_load((teacher / "config.yaml").read_text())["data"]["path"]
+    data = load_training_data(data_path, args.max_showers, args.geometry)
+    over = {"distill_train": _train_overrides(args), "distill": {"beta": args.beta}}
+    if args.preset:
+        recipe = load_recipe(args.preset, data.geometry, over)
+    else:
+        from caloforge.config import merge, to_dict
+
+        recipe = from_dict(Recipe, merge(to_dict(base), over), "teacher recipe")
+        recipe.distill_train.validate()
+    _, result = distill_caloflow(teacher, data, args.out, recipe, force=args.force,
+                                   progress=not args.no_progress)
+    _report("distilled caloflow student", data.n, data.geometry, result, args.out)
+    return 0
