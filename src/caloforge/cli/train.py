@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--time-budget", help="stop after this training time, e.g. 90s, 60m, 1.5h")
     p.add_argument("--device", help="auto (CUDA when present), cpu or cuda")
     p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--checkpoint-every", type=float, metavar="SECONDS",
+                   help="checkpoint within epochs this often (default: the preset's, 60 s)")
     p.add_argument("--seed", type=int, help="seed of split, shuffling and initialisation")
     p.add_argument("--max-showers", type=int, help="use at most this many showers of --data")
     p.add_argument("--geometry", help="geometry of --data (default: from the file)")
@@ -80,7 +83,7 @@ def _train_overrides(args: argparse.Namespace) -> dict[str, Any]:
     budget = parse_duration(args.time_budget) if args.time_budget else None
     return {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
             "time_budget_s": budget, "device": args.device, "threads": args.threads,
-            "seed": args.seed}
+            "seed": args.seed, "checkpoint_every_s": args.checkpoint_every}
 
 
 def _report(what: str, n: int, geometry: str, result: TrainResult, out: str) -> None:
@@ -89,8 +92,15 @@ def _report(what: str, n: int, geometry: str, result: TrainResult, out: str) -> 
           f"{result.train_seconds / 60:.1f} min; run directory: {out}")
 
 
+def _announce_resume(out: str, force: bool) -> None:
+    last = Path(out) / "checkpoints" / "last.pt"
+    if last.is_file() and not force:
+        print(f"resuming the run in {out} from its last checkpoint", file=sys.stderr)
+
+
 def run_train(args: argparse.Namespace) -> int:
     """Train and print one summary line."""
+    _announce_resume(args.out, args.force)
     data = load_training_data(args.data, args.max_showers, args.geometry)
     recipe = load_recipe(args.preset, data.geometry, {"train": _train_overrides(args)})
     run, result = train_caloflow(data, args.out, recipe, force=args.force,
@@ -112,6 +122,7 @@ def _teacher_recipe(teacher: Path) -> Recipe:
 
 def run_distill(args: argparse.Namespace) -> int:
     """Distil and print one summary line."""
+    _announce_resume(args.out, args.force)
     teacher = Path(args.teacher)
     base = _teacher_recipe(teacher)
     data_path = args.data or yaml.safe_load((teacher / "config.yaml").read_text())["data"]["path"]
