@@ -81,6 +81,9 @@ def test_schedules() -> None:
     assert cosine(0) == pytest.approx(1.0) and cosine(100) == pytest.approx(0.01)
     onecycle = _lr_lambda(TrainConfig(epochs=10, schedule="onecycle"), 10)
     assert onecycle(0) < 0.1 and onecycle(10) == pytest.approx(1.0) and onecycle(100) < 0.01
+    clock = {"fraction": 0.5}  # half the time budget used after 1 of 100 steps
+    budget = _lr_lambda(TrainConfig(epochs=10, lr=1e-3, lr_min=0.0), 10, clock)
+    assert budget(1) == pytest.approx(0.5)
     step = _lr_lambda(TrainConfig(epochs=10, schedule="step", step_epochs=2, gamma=0.5), 10)
     assert step(45) == pytest.approx(0.25)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from caloforge.errors import InputError
@@ -30,6 +30,8 @@ class TrainConfig:
         seed: Seed of the split, shuffling and initialisation.
         time_budget_s: Stop after this much training time, seconds (None = no limit).
         checkpoint_every_s: Also checkpoint within an epoch this often, seconds.
+        snapshots_s: Also save the weights when the training time passes each of these
+            (seconds), as ``checkpoints/snapshot-<s>s.pt``: learning curves.
         device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
         threads: Torch CPU threads (None = torch's default).
     """
@@ -48,6 +50,7 @@ class TrainConfig:
     seed: int = 0
     time_budget_s: float | None = None
     checkpoint_every_s: float = 60.0
+    snapshots_s: list[float] = field(default_factory=list)
     device: str = "auto"
     threads: int | None = None
 

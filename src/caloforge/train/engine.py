@@ -112,7 +112,10 @@ def _atomic_text(text: str, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _lr_lambda(config: TrainConfig, steps_per_epoch: int) -> Callable[[int], float]:
+def _lr_lambda(config: TrainConfig, steps_per_epoch: int,
+               clock: dict[str, float] | None = None) -> Callable[[int], float]:
+    """Learning-rate factor per step. With a time budget, ``cosine`` and ``onecycle`` run
+    over whichever ends first, the epochs or the budget (``clock['fraction']`` of it used)."""
     total = max(1, config.epochs * steps_per_epoch)
     floor = min(1.0, config.lr_min / config.lr)
 
@@ -120,13 +123,13 @@ def _lr_lambda(config: TrainConfig, steps_per_epoch: int) -> Callable[[int], flo
         return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * min(t, 1.0)))
 
     def factor(step: int) -> float:
+        done = max(step / total, clock["fraction"] if clock else 0.0)
         if config.schedule == "cosine":
-            return cosine(step / total)
+            return cosine(done)
         if config.schedule == "onecycle":
-            warm = 0.1 * total
-            if step < warm:
-                return 0.04 + 0.96 * step / warm
-            return cosine((step - warm) / (total - warm))
+            if done < 0.1:
+                return 0.04 + 0.96 * done / 0.1
+            return cosine((done - 0.1) / 0.9)
         if config.schedule == "step":
             return config.gamma ** ((step // steps_per_epoch) // config.step_epochs)
         return 1.0
@@ -214,8 +217,9 @@ def fit(model: nn.Module, data: Batch, config: TrainConfig, run_dir: str | Path,
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     steps_per_epoch = math.ceil(len(train_idx) / config.batch_size)
+    clock = {"fraction": 0.0}
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer,
-                                                  _lr_lambda(config, steps_per_epoch))
+                                                  _lr_lambda(config, steps_per_epoch, clock))
     state: dict[str, Any] = {"epoch": 0, "step": 0, "best_val": math.inf, "best_epoch": 0,
                              "bad_epochs": 0, "elapsed": 0.0, "history": [], "train_sum": 0.0}
     last = ckpt_dir / "last.pt"
@@ -247,11 +251,17 @@ def fit(model: nn.Module, data: Batch, config: TrainConfig, run_dir: str | Path,
             if config.grad_clip > 0:
                 nn.utils.clip_grad_norm_(params, config.grad_clip)
             optimizer.step()
+            if config.time_budget_s:
+                clock["fraction"] = (time.perf_counter() - t_start) / config.time_budget_s
             scheduler.step()
             state["step"] += 1
             state["train_sum"] += float(loss.detach())
             state["elapsed"] = time.perf_counter() - t_start
             bar.update(1)
+            for t in config.snapshots_s:
+                name = ckpt_dir / f"snapshot-{t:g}s.pt"
+                if state["elapsed"] >= t and not name.exists():
+                    atomic_save({"model": model.state_dict(), "elapsed": state["elapsed"]}, name)
             if time.perf_counter() - t_ckpt >= config.checkpoint_every_s:
                 save()
                 t_ckpt = time.perf_counter()

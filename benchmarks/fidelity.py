@@ -1,0 +1,217 @@
+"""CaloFlow fidelity and speed on ds1-photons: train, distil, generate, evaluate, time.
+
+Simulates a training set and a held-out reference with fixed seeds (caloforge reference data,
+not Geant4), trains the teacher and distils the student within wall-clock budgets, evaluates
+(cls-low, cls-high, FPD, KPD, separation power; teacher on 5k vs 5k, student on the full
+held-out set and on 5k for an equal-size comparison), evaluates teacher snapshots (learning
+curve), times the student, prints a table and writes ``benchmarks/results/fidelity[-TAG].json``.
+
+    python benchmarks/fidelity.py --work runs/fidelity --teacher-budget 60m \
+        --student-budget 40m --curve 15m,30m,60m --tag cpu
+    python benchmarks/fidelity.py --device cuda --teacher-budget 5m --student-budget 2m \
+        --curve 1m,2m,5m --tag h100
+
+Every stage skips what its output already holds (a finished run resumes to a no-op), so an
+interrupted benchmark continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from caloforge import __version__
+from caloforge.data.io import ShowerFile, ShowerWriter
+from caloforge.evaluate.runner import evaluate_files
+from caloforge.simulate import ReferenceSimulator, load_config
+from caloforge.train.caloflow import distill_caloflow, load_training_data, train_caloflow
+from caloforge.train.config import parse_duration
+from caloforge.train.presets import load_recipe
+from caloforge.train.run import Run
+
+RESULTS = Path(__file__).resolve().parent / "results"
+MODES = "cls-low,cls-high,fpd,kpd,hist"
+
+
+def simulate(path: Path, n: int, seed: int) -> Path:
+    """ds1-photons reference showers (skipped when the file exists)."""
+    if not path.exists():
+        ReferenceSimulator(load_config("ds1-photons", {"n": n, "seed": seed})).write(
+            path, progress=False)
+    return path
+
+
+def generate(run: Run, reference: Path, out: Path, n: int, batch: int) -> Path:
+    """Showers for the first ``n`` incident energies of the reference."""
+    if out.exists():
+        return out
+    energies = ShowerFile(reference).read(0, n).energies
+    tmp = out.with_name(f"partial-{out.name}")
+    with ShowerWriter(tmp, run.geometry.n_voxels, force=True,
+                      metadata={"geometry": run.geometry.name, "producer": run.kind}) as w:
+        for k, start in enumerate(range(0, len(energies), batch)):
+            w.append(run.sample(energies[start : start + batch], batch_size=batch, seed=k))
+    tmp.replace(out)
+    return out
+
+
+def evaluate(reference: Path, generated: Path, out: Path, n: int, modes: str,
+             floor: bool = False) -> dict[str, Any]:
+    """Headline metrics (with AUC bootstrap errors) of one comparison."""
+    result = evaluate_files(reference, generated, out, modes=modes, max_showers=n,
+                            reference_split=floor, plots=False)
+    model = result.metrics["generated_vs_reference"]
+    row: dict[str, Any] = {"n_per_sample": n, **model["summary"]}
+    for c in model.get("classifiers", []):
+        row[f"{c['mode']}_auc_err"] = c["auc_err"]
+    if floor:
+        row["floor"] = result.metrics["reference_floor"]["summary"]
+    return row
+
+
+def student_timing(run: Run, reference: Path, chunks: list[int], threads: int) -> list[dict]:
+    """ms/shower for a batch of 10k showers, sampled in chunks of the given sizes (CPU)."""
+    cpu = Run.load(run.path, device="cpu")
+    if threads:
+        torch.set_num_threads(threads)
+    energies = ShowerFile(reference).read(0, 10_000).energies
+    rows = []
+    for chunk in chunks:
+        cpu.sample(energies[:chunk], batch_size=chunk)  # warm-up
+        best = min(_timed(cpu, energies, chunk) for _ in range(2))
+        rows.append({"batch": len(energies), "chunk": chunk, "ms_per_shower": 1e3 * best,
+                     "threads": torch.get_num_threads()})
+    return rows
+
+
+def _timed(run: Run, energies: np.ndarray, chunk: int) -> float:
+    t0 = time.perf_counter()
+    run.sample(energies, batch_size=chunk)
+    return (time.perf_counter() - t0) / len(energies)
+
+
+def export_run(run: Path, out: Path, part_mb: float = 15.0) -> None:
+    """A run's config and best weights (float16, split into parts) for transfer; see
+    :func:`import_run`."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.yaml").write_text((run / "config.yaml").read_text())
+    state = torch.load(run / "checkpoints" / "best.pt", map_location="cpu")["model"]
+    part: dict[str, torch.Tensor] = {}
+    size, k = 0, 0
+    for key, value in state.items():
+        value = value.half() if value.is_floating_point() else value
+        if part and size + value.nbytes > part_mb * 1e6:
+            torch.save(part, out / f"weights-{k}.pt")
+            part, size, k = {}, 0, k + 1
+        part[key], size = value, size + value.nbytes
+    torch.save(part, out / f"weights-{k}.pt")
+
+
+def import_run(folder: Path, out: Path) -> Path:
+    """Rebuild a loadable run directory from :func:`export_run`'s parts (float32 again)."""
+    (out / "checkpoints").mkdir(parents=True, exist_ok=True)
+    (out / "config.yaml").write_text((folder / "config.yaml").read_text())
+    state: dict[str, torch.Tensor] = {}
+    for part in sorted(folder.glob("weights-*.pt")):
+        state.update(torch.load(part, map_location="cpu"))
+    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    torch.save({"model": state}, out / "checkpoints" / "best.pt")
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--work", type=Path, default=Path("runs/fidelity"))
+    p.add_argument("--preset", default="ds1-photons")
+    p.add_argument("--train-n", type=int, default=100_000)
+    p.add_argument("--test-n", type=int, default=20_000)
+    p.add_argument("--teacher-eval-n", type=int, default=5_000)
+    p.add_argument("--teacher-budget", default="60m")
+    p.add_argument("--student-budget", default="40m")
+    p.add_argument("--curve", default="15m,30m,60m", help="teacher snapshot times")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--chunks", default="1000,10000", help="student timing chunk sizes")
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--tag", default="")
+    p.add_argument("--no-timing", action="store_true", help="skip the CPU student timing")
+    p.add_argument("--stop-after-training", action="store_true")
+    p.add_argument("--export-student", type=Path,
+                   help="copy the student run here with half-precision weights in <= 16 MB parts")
+    args = p.parse_args()
+    work = args.work
+    work.mkdir(parents=True, exist_ok=True)
+    t_start = time.perf_counter()
+    train = simulate(work / "train.h5", args.train_n, seed=101)
+    test = simulate(work / "test.h5", args.test_n, seed=202)
+    curve = [parse_duration(t) for t in args.curve.split(",") if t]
+    data = load_training_data(train)
+    recipe = load_recipe(args.preset, data.geometry, {
+        "train": {"epochs": 10_000, "time_budget_s": parse_duration(args.teacher_budget),
+                  "snapshots_s": curve, "device": args.device, "patience": 0},
+        "distill_train": {"epochs": 10_000, "patience": 0, "device": args.device,
+                          "time_budget_s": parse_duration(args.student_budget)}})
+    teacher, t_res = train_caloflow(data, work / "teacher", recipe, progress=False)
+    student, s_res = distill_caloflow(work / "teacher", data, work / "student", recipe,
+                                      progress=False)
+    print(f"trained: teacher {t_res.train_seconds / 60:.1f} min ({t_res.epochs} epochs), "
+          f"student {s_res.train_seconds / 60:.1f} min ({s_res.epochs} epochs)", flush=True)
+    if args.export_student:
+        export_run(student.path, args.export_student)
+    if args.stop_after_training:
+        return
+    dev = "cuda" if torch.cuda.is_available() and args.device != "cpu" else "cpu"
+    teacher, student = Run.load(teacher.path, device=dev), Run.load(student.path, device=dev)
+    n_t = args.teacher_eval_n
+    gen_t = generate(teacher, test, work / "gen_teacher.h5", n_t, batch=n_t)
+    gen_s = generate(student, test, work / "gen_student.h5", args.test_n, batch=10_000)
+    table: dict[str, Any] = {
+        "teacher": evaluate(test, gen_t, work / "eval_teacher", n_t, MODES),
+        "student": evaluate(test, gen_s, work / "eval_student", args.test_n, MODES, floor=True),
+        "student_at_teacher_n": evaluate(test, gen_s, work / "eval_student_5k", n_t,
+                                         "cls-low,cls-high")}
+    learning = []
+    for t in curve:
+        name = f"snapshot-{t:g}s"
+        if not (work / "teacher" / "checkpoints" / f"{name}.pt").exists():
+            continue
+        snap = Run.load(work / "teacher", device=dev, checkpoint=name)
+        gen = generate(snap, test, work / f"gen_{name}.h5", n_t, batch=n_t)
+        learning.append({"teacher_minutes": t / 60,
+                         **evaluate(test, gen, work / f"eval_{name}", n_t, "cls-low,cls-high")})
+    timing = [] if args.no_timing else student_timing(student, test,
+                                                      [int(c) for c in args.chunks.split(",")],
+                                                      args.threads)
+    out = {
+        "meta": {"caloforge": __version__, "torch": torch.__version__, "device": dev,
+                 "device_name": torch.cuda.get_device_name() if dev == "cuda"
+                 else platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+                 "date": time.strftime("%Y-%m-%d"), "preset": args.preset,
+                 "train_n": args.train_n, "test_n": args.test_n, "seeds": {"train": 101,
+                                                                           "test": 202},
+                 "note": "caloforge reference data (its simulator), not Geant4; classifier "
+                         "protocol 'fast'", "wall_minutes": (time.perf_counter() - t_start) / 60},
+        "training": {"teacher_minutes": t_res.train_seconds / 60, "teacher_epochs": t_res.epochs,
+                     "student_minutes": s_res.train_seconds / 60, "student_epochs": s_res.epochs,
+                     "parameters": {"teacher": teacher.model.parameter_counts(),
+                                    "student": student.model.parameter_counts()}},
+        "metrics": table, "learning_curve": learning, "student_timing_cpu": timing}
+    print(json.dumps({k: out[k] for k in ("training", "metrics", "learning_curve",
+                                         "student_timing_cpu")}, indent=1))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    name = "fidelity" + (f"-{re.sub(r'[^a-z0-9-]', '', args.tag.lower())}" if args.tag else "")
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(out, indent=2) + "\n")
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
