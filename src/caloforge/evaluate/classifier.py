@@ -88,10 +88,46 @@ def _mlp(n_in: int, hidden: tuple[int, ...]) -> torch.nn.Sequential:
     return torch.nn.Sequential(*layers)
 
 
-def _split(x: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
-    idx = rng.permutation(len(x))
-    a, b = int(0.6 * len(x)), int(0.8 * len(x))
-    return [x[idx[:a]], x[idx[a:b]], x[idx[b:]]]
+def _split(rows: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
+    """Train (60 %), test (20 %) and validation (20 %) rows."""
+    idx = rng.permutation(len(rows))
+    a, b = int(0.6 * len(rows)), int(0.8 * len(rows))
+    return [rows[idx[:a]], rows[idx[a:b]], rows[idx[b:]]]
+
+
+def _gather(reference: np.ndarray, generated: np.ndarray, index: list[list[np.ndarray]]
+            ) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """One float32 matrix holding the train, test and validation rows in that order (each split
+    reference rows first), filled in chunks so that no second full copy is made."""
+    splits = list(zip(*index, strict=True))
+    total = sum(len(r) + len(g) for r, g in splits)
+    x = np.empty((total, reference.shape[1]), dtype=np.float32)
+    y = np.empty(total, dtype=np.float32)
+    pos, bounds = 0, []
+    for r, g in splits:
+        for source, rows, label in ((reference, r, 1.0), (generated, g, 0.0)):
+            for k in range(0, len(rows), 10_000):
+                part = rows[k : k + 10_000]
+                x[pos : pos + len(part)] = source[part]
+                y[pos : pos + len(part)] = label
+                pos += len(part)
+        bounds.append(pos)
+    return x, y, bounds[:-1]
+
+
+def _standardise_inplace(x: np.ndarray, train: np.ndarray, chunk: int = 10_000) -> None:
+    """Scale ``x`` in place by the training rows' mean and width (chunked float64 sums)."""
+    total = np.zeros(x.shape[1])
+    squares = np.zeros(x.shape[1])
+    for k in range(0, len(train), chunk):
+        part = train[k : k + chunk].astype(np.float64)
+        total += part.sum(axis=0)
+        squares += np.square(part).sum(axis=0)
+    mean = total / len(train)
+    std = np.sqrt(np.maximum(squares / len(train) - mean**2, 0.0)) + 1e-6
+    for k in range(0, len(x), chunk):
+        x[k : k + chunk] -= mean.astype(np.float32)
+        x[k : k + chunk] /= std.astype(np.float32)
 
 
 def _predict(model: torch.nn.Module, x: torch.Tensor, batch: int = 10_000) -> np.ndarray:
@@ -130,19 +166,13 @@ def run_classifier(reference: np.ndarray, generated: np.ndarray, mode: str = "cl
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     n = min(len(reference), len(generated))
-    parts = []
     chosen = [rng.permutation(len(a))[:n] for a in (reference, generated)]
     index = [_split(c, rng) for c in chosen]
-    for r, g in zip(*index, strict=True):
-        # one float32 copy per split, taken straight from the inputs
-        x = np.concatenate([np.asarray(reference[r], dtype=np.float32),
-                            np.asarray(generated[g], dtype=np.float32)])
-        y = np.concatenate([np.ones(len(r)), np.zeros(len(g))]).astype(np.float32)
-        parts.append((x, y))
-    (x_tr, y_tr), (x_te, y_te), (x_va, y_va) = parts
+    x, y, bounds = _gather(reference, generated, index)
+    x_tr, x_te, x_va = np.split(x, bounds)  # views: no copies of the inputs
+    y_tr, y_te, y_va = np.split(y, bounds)
     if proto.standardise:
-        mu, sd = x_tr.mean(axis=0), x_tr.std(axis=0) + 1e-6
-        x_tr, x_te, x_va = ((a - mu) / sd for a in (x_tr, x_te, x_va))
+        _standardise_inplace(x, x_tr)
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     xt, yt, x_test, x_val = (torch.from_numpy(np.ascontiguousarray(a)).to(dev)
                              for a in (x_tr, y_tr, x_te, x_va))

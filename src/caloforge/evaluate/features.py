@@ -93,14 +93,20 @@ class HighLevelFeatures:
         return HighLevelFeatures(**kwargs)
 
     @classmethod
-    def concatenate(cls, parts: Iterable[HighLevelFeatures]) -> HighLevelFeatures:
-        """Join features of consecutive chunks."""
+    def concatenate(cls, parts: Iterable[HighLevelFeatures],
+                    consume: bool = False) -> HighLevelFeatures:
+        """Join features of consecutive chunks; ``consume`` releases each field of the parts
+        once joined, so the peak memory is one copy plus one field."""
         parts = list(parts)
         kwargs = {}
         for f in fields(cls):
             values = [getattr(p, f.name) for p in parts]
             if isinstance(values[0], np.ndarray):
                 kwargs[f.name] = np.concatenate(values)
+                if consume:
+                    del values
+                    for p in parts:
+                        object.__setattr__(p, f.name, None)
             else:
                 kwargs[f.name] = values[0]
         return cls(**kwargs)

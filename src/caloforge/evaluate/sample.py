@@ -67,8 +67,10 @@ class _Accumulator:
             self.voxels.append(np.asarray(voxels, dtype=np.float32))
 
     def sample(self, name: str, metadata: dict[str, Any]) -> Sample:
+        features = HighLevelFeatures.concatenate(self.features, consume=True)
+        self.features.clear()
         return Sample(
-            name=name, features=HighLevelFeatures.concatenate(self.features),
+            name=name, features=features,
             physics=PhysicsObservables.concatenate(self.physics) if self.physics else None,
             voxels=np.concatenate(self.voxels) if self.voxels else None, metadata=metadata)
 
