@@ -12,13 +12,13 @@ import sys
 from collections.abc import Sequence
 
 from caloforge import __version__
-from caloforge.cli import evaluate, generate, geometries, info, simulate, train
+from caloforge.cli import evaluate, generate, geometries, info, integrate, simulate, train
 from caloforge.errors import CaloforgeError
 
 __all__ = ["build_parser", "main"]
 
 EXIT_BAD_INPUT = 2
-COMMANDS = (geometries, info, simulate, train, generate, evaluate)
+COMMANDS = (geometries, info, simulate, train, generate, evaluate, integrate)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,8 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="caloforge",
         description="Calorimeter showers for fast generative surrogates: simulate reference "
         "data in any CaloChallenge or cartesian geometry, train CaloFlow models (MAF teacher, "
-        "IAF student), generate CaloChallenge HDF5 files and judge them with CaloChallenge "
-        "metrics and physics observables.",
+        "IAF student), generate CaloChallenge HDF5 files, judge them with CaloChallenge "
+        "metrics and physics observables, and integrate phase space with neural importance "
+        "sampling.",
         epilog="Run 'caloforge COMMAND --help' for the options of a command.",
     )
     parser.add_argument("--version", action="version", version=f"caloforge {__version__}")

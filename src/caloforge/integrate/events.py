@@ -1,0 +1,79 @@
+"""Unweighted events to HDF5 and plots of the learned sampling density against the target."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import h5py
+import numpy as np
+import torch
+
+from caloforge.integrate.methods import IntegrationResult
+
+__all__ = ["plot_distributions", "unweight", "write_events"]
+
+
+def unweight(weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Indices of events kept with probability ``w / w_max`` (hit-or-miss).
+
+    Example:
+        >>> keep = unweight(np.array([1.0, 0.0, 1.0]), np.random.default_rng(0))
+        >>> keep.tolist()
+        [0, 2]
+    """
+    w = np.abs(np.asarray(weights, dtype=np.float64))
+    if w.max() <= 0:
+        return np.zeros(0, dtype=int)
+    return np.flatnonzero(rng.random(len(w)) < w / w.max())
+
+
+def write_events(path: str | Path, observables: dict[str, torch.Tensor], weights: torch.Tensor,
+                 result: IntegrationResult, seed: int = 0) -> int:
+    """Unweight a weighted sample and write its events (one dataset per observable) atomically.
+
+    Returns:
+        The number of events written.
+    """
+    path = Path(path)
+    keep = unweight(weights.detach().cpu().numpy(), np.random.default_rng(seed))
+    tmp = path.with_name(f".{path.name}.tmp")
+    with h5py.File(tmp, "w") as f:
+        for name, values in observables.items():
+            f.create_dataset(name, data=values.detach().cpu().numpy()[keep], compression="gzip")
+        for key in ("method", "process", "integral", "error", "unit"):
+            f.attrs[key] = getattr(result, key)
+    os.replace(tmp, path)
+    return len(keep)
+
+
+def plot_distributions(path: str | Path, observables: dict[str, torch.Tensor],
+                       weights: torch.Tensor, title: str) -> Path:
+    """m_ll and cos theta: the target (weighted sample) against the sampler's own density
+    (unweighted points), so the learned Z and Z' peaks can be seen."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    w = weights.detach().cpu().numpy()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    specs = [("m_ll", np.geomspace(15, 1000, 120), "m_ll [GeV]", True),
+             ("cos_theta", np.linspace(-1, 1, 41), "cos theta", False)]
+    for ax, (name, bins, label, logx) in zip(axes, specs, strict=True):
+        x = observables[name].detach().cpu().numpy()
+        ax.hist(x, bins=bins, weights=w, density=True, histtype="step", lw=1.5,
+                label="target |M|^2 (weighted)")
+        ax.hist(x, bins=bins, density=True, histtype="step", lw=1.2, ls="--",
+                label="sampler density (unweighted)")
+        ax.set_xlabel(label)
+        ax.set_yscale("log" if logx else "linear")
+        if logx:
+            ax.set_xscale("log")
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

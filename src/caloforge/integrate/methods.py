@@ -1,0 +1,247 @@
+"""Integrators compared on equal integrand calls: flat MC, VEGAS (plain and with the pole
+mappings, multi-channel) and neural importance sampling with ``madnis``.
+
+Every method returns an :class:`IntegrationResult` computed from its final weighted sample:
+integral, MC error, relative standard deviation of the weights per sample and the unweighting
+efficiency of ``madnis.integrator.unweighting_metrics`` (arXiv:2001.10028), plus the number of
+integrand calls spent on adaptation/training and on the final sample.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import vegas
+from madnis.integrator import Integrand, Integrator, unweighting_metrics
+
+from caloforge.errors import InputError
+from caloforge.integrate.processes import MultiChannelProcess, Process
+
+__all__ = ["IntegrationResult", "NISConfig", "flat", "nis", "vegas_mapped", "vegas_plain"]
+
+
+@dataclass
+class IntegrationResult:
+    """Outcome of one integration.
+
+    Attributes:
+        method: ``flat``, ``vegas``, ``vegas-mapped`` or ``nis``.
+        process: Process name.
+        integral, error: Estimate and its MC error (in ``unit``).
+        rel_std: Standard deviation of the weights over their mean (per sample).
+        unweighting_efficiency: <w>/w_max with the replica median maximum (before cuts).
+        cut_efficiency: Share of samples with a non-zero weight.
+        calls_train, calls_eval: Integrand calls for adaptation/training and for the result.
+        seconds: Wall time.
+        unit: Unit of the integral.
+        extra: Method details (channels, iterations, ...).
+    """
+
+    method: str
+    process: str
+    integral: float
+    error: float
+    rel_std: float
+    unweighting_efficiency: float
+    cut_efficiency: float
+    calls_train: int
+    calls_eval: int
+    seconds: float
+    unit: str = "1"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def calls(self) -> int:
+        """All integrand calls."""
+        return self.calls_train + self.calls_eval
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {**asdict(self), "calls": self.calls}
+
+
+class _Counter:
+    """Counts the points at which a function is evaluated."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn, self.calls = fn, 0
+
+    def __call__(self, x: Any, *args: Any) -> Any:
+        self.calls += len(x)
+        return self.fn(x, *args)
+
+
+def _result(method: str, process: Process, weights: torch.Tensor, calls_train: int,
+            calls_eval: int, t0: float, **extra: Any) -> IntegrationResult:
+    w = weights.double()
+    mean, std = w.mean().item(), w.std().item()
+    uw = unweighting_metrics(w.float().abs().cpu())
+    return IntegrationResult(
+        method=method, process=process.name, integral=mean, error=std / math.sqrt(len(w)),
+        rel_std=std / abs(mean) if mean else math.inf,
+        unweighting_efficiency=uw.uweff_before_cuts, cut_efficiency=uw.cut_eff,
+        calls_train=calls_train, calls_eval=calls_eval, seconds=time.perf_counter() - t0,
+        unit=process.unit, extra=extra)
+
+
+def _check_calls(*calls: int) -> None:
+    if any(c < 1 for c in calls):
+        raise InputError("call counts must be positive", "give --train-calls and --eval-calls > 0")
+
+
+def flat(process: Process, calls: int, seed: int = 0) -> IntegrationResult:
+    """Plain Monte Carlo: uniform points on the hypercube (the process's default mapping)."""
+    _check_calls(calls)
+    t0 = time.perf_counter()
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.rand(calls, process.dims, generator=gen, dtype=torch.float64)
+    return _result("flat", process, process(x), 0, calls, t0)
+
+
+def _vegas_run(fn: Callable[[np.ndarray], np.ndarray], dims: int, train: int, evals: int,
+               iterations: int, seed: int) -> tuple[torch.Tensor, int, int]:
+    """Adapt a VEGAS map with ``train`` calls, then weights of a fresh sample of ``evals``."""
+    counter = _Counter(fn)
+    integ = vegas.Integrator(dims * [[0.0, 1.0]], ran_array_generator=np.random.default_rng(
+        seed).random)
+    batch = vegas.lbatchintegrand(counter)
+    integ(batch, nitn=iterations, neval=max(train // iterations, 2 * dims))
+    calls_train = counter.calls
+    integ.set(neval=evals)
+    xs, ws = [], []
+    for x, wgt in integ.random_batch():
+        xs.append(np.array(x))
+        ws.append(np.array(wgt))
+    x, wgt = np.concatenate(xs), np.concatenate(ws)
+    values = counter(x)
+    weights = torch.as_tensor(values * wgt * len(x))
+    return weights, calls_train, counter.calls - calls_train
+
+
+def vegas_plain(process: Process, train_calls: int, eval_calls: int, iterations: int = 10,
+                seed: int = 0) -> IntegrationResult:
+    """VEGAS on the process's default hypercube parametrisation."""
+    _check_calls(train_calls, eval_calls)
+    t0 = time.perf_counter()
+
+    def fn(x: np.ndarray) -> np.ndarray:
+        return process(torch.as_tensor(x, dtype=torch.float64)).numpy()
+
+    weights, n_train, n_eval = _vegas_run(fn, process.dims, train_calls, eval_calls,
+                                          iterations, seed)
+    return _result("vegas", process, weights, n_train, n_eval, t0, iterations=iterations)
+
+
+def vegas_mapped(process: MultiChannelProcess, train_calls: int, eval_calls: int,
+                 iterations: int = 10, seed: int = 0) -> IntegrationResult:
+    """Multi-channel VEGAS: one VEGAS grid per pole mapping, integrand ``alpha_c f_c``, calls
+    shared equally; the channel integrals add up."""
+    _check_calls(train_calls, eval_calls)
+    t0 = time.perf_counter()
+    n_ch = len(process.channel_names)
+    parts, n_train, n_eval = [], 0, 0
+    for c in range(n_ch):
+        def fn(x: np.ndarray, c: int = c) -> np.ndarray:
+            value, _, alpha = process.channel(torch.as_tensor(x, dtype=torch.float64), c)
+            return (alpha[:, c] * value).numpy()
+
+        w, tr, ev = _vegas_run(fn, process.dims, train_calls // n_ch, eval_calls // n_ch,
+                               iterations, seed + c)
+        parts.append(w)
+        n_train, n_eval = n_train + tr, n_eval + ev
+    total = sum(len(p) for p in parts)
+    weights = torch.cat([p * total / len(p) for p in parts])  # one sample of all channels
+    return _result("vegas-mapped", process, weights, n_train, n_eval, t0,
+                   iterations=iterations, channels=n_ch)
+
+
+@dataclass
+class NISConfig:
+    """Neural importance sampling settings (``madnis``).
+
+    Attributes:
+        batch_size: Points per training step (each a fresh integrand call batch).
+        learning_rate: Adam learning rate (cosine decay over the training).
+        loss: ``variance`` or ``kl``.
+        buffered_steps: Extra optimisation steps on buffered samples after each online step
+            (re-using integrand values; no new calls).
+        buffer_capacity: Samples kept for buffered training.
+        layers, units, bins: Flow size (per channel network).
+        learned_weights: Train channel weights on top of the prior.
+    """
+
+    batch_size: int = 1024
+    learning_rate: float = 1e-3
+    loss: str = "variance"
+    buffered_steps: int = 3
+    buffer_capacity: int = 20_000
+    layers: int = 3
+    units: int = 32
+    bins: int = 10
+    learned_weights: bool = True
+
+
+def nis(process: Process, train_calls: int, eval_calls: int, channels: int = 1,
+        config: NISConfig | None = None, seed: int = 0,
+        progress: Callable[[int], None] | None = None) -> tuple[IntegrationResult, Any]:
+    """Neural importance sampling with ``madnis``: single channel, or the process's channels
+    with prior weights alpha (and learned corrections).
+
+    Returns:
+        The result and the ``SampleBatch`` of the final sample (for events and plots).
+    """
+    from madnis.integrator import kl_divergence, stratified_variance, variance
+
+    _check_calls(train_calls, eval_calls)
+    cfg = config or NISConfig()
+    t0 = time.perf_counter()
+    torch.manual_seed(seed)
+    # integrand values of order one keep madnis' variance losses away from cancellation:
+    # scale by a flat estimate from a small pilot sample (its calls count as training)
+    pilot = process(torch.rand(min(1000, train_calls), process.dims, dtype=torch.float64))
+    scale = float(pilot.abs().mean()) or 1.0
+    pilot_calls = len(pilot)
+    if channels > 1:
+        if not isinstance(process, MultiChannelProcess):
+            raise InputError(f"process '{process.name}' has no channels",
+                             "use --channels 1 for it")
+        if channels != len(process.channel_names):
+            raise InputError(f"process '{process.name}' has {len(process.channel_names)} "
+                             f"channels, not {channels}", "use --channels 1 or "
+                             f"{len(process.channel_names)}")
+        def scaled_channel(x: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            value, point, alpha = process.channel(x, c)  # float64 physics, float32 network
+            return (value / scale).to(x.dtype), point.to(x.dtype), alpha.to(x.dtype)
+
+        counter = _Counter(scaled_channel)
+        integrand = Integrand(counter, input_dim=process.dims, channel_count=channels,
+                              remapped_dim=process.dims, has_channel_weight_prior=True)
+        loss = stratified_variance if cfg.loss == "variance" else kl_divergence
+    else:
+        counter = _Counter(lambda x: (process(x.double()) / scale).to(x.dtype))
+        integrand = Integrand(counter, input_dim=process.dims)
+        loss = variance if cfg.loss == "variance" else kl_divergence
+    online = max(1, (train_calls - pilot_calls) // cfg.batch_size)
+    steps = online * (1 + cfg.buffered_steps)  # buffered steps re-use stored calls
+    integrator = Integrator(
+        integrand, loss=loss, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate,
+        flow_kwargs={"layers": cfg.layers, "units": cfg.units, "bins": cfg.bins},
+        train_channel_weights=cfg.learned_weights and channels > 1,
+        buffer_capacity=cfg.buffer_capacity, buffered_steps=cfg.buffered_steps,
+        scheduler=lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps))
+    integrator.train(steps, callback=(lambda status: progress(status.step)) if progress else None)
+    calls_train = counter.calls + pilot_calls
+    with torch.no_grad():
+        batch = integrator.sample(eval_calls)
+    batch.weights = batch.weights.double() * scale
+    result = _result("nis", process, batch.weights, calls_train,
+                     counter.calls + pilot_calls - calls_train,
+                     t0, channels=channels, steps=steps, loss=cfg.loss,
+                     buffered_steps=cfg.buffered_steps)
+    return result, batch

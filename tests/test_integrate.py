@@ -1,0 +1,96 @@
+"""Phase-space integration: known integrals, Drell-Yan physics checks, NIS vs VEGAS, CLI."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import h5py
+import pytest
+import torch
+from scipy.special import beta as beta_fn
+
+from caloforge.cli.main import main
+from caloforge.integrate import Camel, DrellYan, Ring, ToyPDF, compare, nis, vegas_plain
+from caloforge.integrate.methods import NISConfig
+
+
+@pytest.mark.parametrize("process", [Camel(2), Camel(4), Ring()], ids=lambda p: p.name)
+def test_known_integrals_within_three_sigma(process: Camel | Ring) -> None:
+    cfg = NISConfig(batch_size=1024, buffered_steps=1)
+    results = compare(process, train_calls=20_000, eval_calls=20_000, seed=1, nis_config=cfg)
+    assert [r.method for r in results] == ["flat", "vegas", "nis"]
+    for r in results:
+        assert abs(r.integral - process.exact()) < 3 * r.error, (r.method, r.integral, r.error)
+        assert 0 < r.unweighting_efficiency <= 1 and r.calls > 0
+
+
+def test_camel_closed_form() -> None:
+    x = torch.rand(2_000_000, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    values = Camel(2, sigma=0.2)(x)
+    assert values.mean().item() == pytest.approx(Camel(2, sigma=0.2).exact(), rel=5e-3)
+
+
+def test_toy_pdf_sum_rules() -> None:
+    pdf = ToyPDF()
+    assert pdf.nu * beta_fn(0.5, 4.0) == pytest.approx(2.0)  # two u valence quarks
+    assert pdf.nd * beta_fn(0.5, 5.0) == pytest.approx(1.0)
+    assert pdf.momentum_fraction() == pytest.approx(0.55, abs=1e-3)
+
+
+def test_partonic_qed_and_z_peak() -> None:
+    dy = DrellYan()
+    cos = torch.linspace(-1, 1, 20_001, dtype=torch.float64)
+    s = torch.full_like(cos, 50.0**2)
+    qed = torch.trapezoid(dy.partonic(s, cos, "u", "photon"), cos).item()
+    assert qed == pytest.approx(4 * math.pi * dy.p.alpha**2 * (4 / 9) / (9 * 50.0**2), rel=1e-6)
+    on_peak = dy.partonic(torch.full_like(cos, dy.p.m_z**2), cos, "u").mean()
+    off_peak = dy.partonic(torch.full_like(cos, 60.0**2), cos, "u").mean()
+    assert on_peak / off_peak > 100  # the Z resonance
+    forward = dy.partonic(s[:1] * 0 + dy.p.m_z**2, torch.tensor([0.9], dtype=torch.float64), "u")
+    backward = dy.partonic(s[:1] * 0 + dy.p.m_z**2, torch.tensor([-0.9], dtype=torch.float64),
+                           "u")
+    assert forward.item() != pytest.approx(backward.item(), rel=0.05)  # A_FB from interference
+
+
+def test_channel_priors_sum_to_one_and_pick_the_resonance() -> None:
+    dy = DrellYan()
+    s_hat = torch.tensor([30.0**2, dy.p.m_z**2, dy.p.m_zp**2], dtype=torch.float64)
+    alpha = dy.prior(s_hat)
+    assert torch.allclose(alpha.sum(1), torch.ones(3, dtype=torch.float64))
+    assert alpha.argmax(1).tolist() == [0, 1, 2]
+
+
+@pytest.mark.slow
+def test_nis_drell_yan_agrees_with_high_statistics_vegas() -> None:
+    dy = DrellYan()
+    reference = vegas_plain(dy, 1_000_000, 1_000_000, seed=5)
+    result, _ = nis(dy, 200_000, 100_000, channels=3, seed=2)
+    combined = math.hypot(reference.error, result.error)
+    assert abs(result.integral - reference.integral) < 3 * combined
+    assert result.calls_train >= 199_000 and result.calls_eval == 100_000
+
+
+def test_cli_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["integrate", "--process", "ttbar", "--train-calls", "10",
+                 "--eval-calls", "10"]) == 2
+    assert "unknown process 'ttbar'" in capsys.readouterr().err
+    assert main(["integrate", "--process", "camel-2d", "--train-calls", "0",
+                 "--eval-calls", "10"]) == 2
+    assert "must be positive" in capsys.readouterr().err
+    assert main(["integrate", "--process", "camel-2d", "--channels", "3", "--train-calls", "100",
+                 "--eval-calls", "100", "--no-progress"]) == 2
+    assert "no channels" in capsys.readouterr().err
+
+
+def test_cli_events_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    events, plot = tmp_path / "events.h5", tmp_path / "dy.png"
+    assert main(["integrate", "--process", "dy-zprime", "--channels", "1", "--train-calls",
+                 "5000", "--eval-calls", "5000", "-o", str(events), "--plot", str(plot),
+                 "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "nis" in out and "unweighted events" in out
+    with h5py.File(events) as f:
+        m_ll = f["m_ll"][:]
+        assert len(m_ll) > 10 and m_ll.min() >= 15.0 and f.attrs["unit"] == "pb"
+    assert plot.stat().st_size > 10_000
