@@ -80,6 +80,11 @@ def test_log_prob_cli_and_api(runs: tuple[Path, Path], ds1_file: Path, tmp_path:
     assert values.shape == (2000,) and np.allclose(values, api)
     flow_space = run.log_prob(read_showers(ds1_file), physical=False)
     assert not np.allclose(flow_space, api)  # the Jacobian matters
+    showers = read_showers(ds1_file)
+    as_matrix = run.log_prob(showers.voxels, energies=showers.energies)
+    assert np.allclose(as_matrix, api)
+    doubled = run.log_prob(showers, energies=2 * showers.energies)
+    assert doubled.mean() < api.mean()  # wrong incident energies are less likely
 
 
 def test_other_geometry_is_refused(runs: tuple[Path, Path], ild_file: Path, tmp_path: Path,
@@ -107,6 +112,17 @@ def test_bad_run_and_out_dirs(ds1_file: Path, tmp_path: Path,
     assert main(["train", "--data", str(ds1_file), "--out", str(tmp_path / "r"),
                  "--preset", "nope"]) == 2
     assert "no model preset" in capsys.readouterr().err
+
+
+def test_large_geometry_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ds2 = tmp_path / "ds2.h5"
+    assert main(["simulate", "--geometry", "ds2", "-n", "3", "-o", str(ds2),
+                 "--no-progress"]) == 0
+    assert main(["train", "--data", str(ds2), "--out", str(tmp_path / "r"),
+                 "--preset", "tiny"]) == 2
+    err = capsys.readouterr().err
+    assert "6480 voxels" in err and "iCaloFlow" in err
+    assert not (tmp_path / "r").exists()
 
 
 def test_killed_training_resumes_and_finishes(ds1_file: Path, tmp_path: Path) -> None:

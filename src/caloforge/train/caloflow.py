@@ -30,6 +30,8 @@ __all__ = ["TrainingData", "distill_caloflow", "load_training_data", "train_calo
 
 #: Showers used to fit the preprocessing statistics.
 FIT_SHOWERS = 50_000
+#: Largest voxel count one CaloFlow Flow II handles (a MADE's output grows as voxels x bins).
+MAX_VOXELS = 2_000
 
 
 @dataclass
@@ -80,6 +82,12 @@ def train_caloflow(data: TrainingData, out: str | Path, recipe: Recipe, force: b
     Returns:
         The loaded best run and the training summary.
     """
+    n_voxels = get_geometry(data.geometry).n_voxels
+    if n_voxels > MAX_VOXELS:
+        raise InputError(f"CaloFlow models every voxel with one autoregressive flow; "
+                         f"'{data.geometry}' has {n_voxels} voxels (limit {MAX_VOXELS})",
+                         "use a geometry with fewer voxels (ds1, calogan); layer-by-layer "
+                         "iCaloFlow for large geometries is not built yet")
     path, resume = prepare_run_dir(out, "caloflow", force)
     if resume:
         stored = yaml.safe_load((path / "config.yaml").read_text())

@@ -187,9 +187,23 @@ class Run:
         return Showers(energies, out, theta=theta, geometry=self.geometry.name)
 
     @torch.inference_mode()
-    def log_prob(self, showers: Showers, batch_size: int = 10_000, seed: int = 0,
-                 physical: bool = True, progress: bool = False) -> np.ndarray:
-        """``log p(voxels | E_inc)`` per shower (per MeV^V when ``physical``), float64."""
+    def log_prob(self, showers: Showers | np.ndarray, energies: np.ndarray | None = None,
+                 batch_size: int = 10_000, seed: int = 0, physical: bool = True,
+                 progress: bool = False) -> np.ndarray:
+        """``log p(voxels | E_inc)`` per shower (per MeV^V when ``physical``), float64.
+
+        Arguments:
+            showers: :class:`Showers`, or a voxel matrix ``(N, V)`` in MeV with ``energies``.
+            energies: Incident energies (MeV); they replace those of ``showers`` when given.
+        """
+        if not isinstance(showers, Showers):
+            if energies is None:
+                raise InputError("a voxel matrix needs its incident energies",
+                                 "pass energies=... (MeV)")
+            showers = Showers(energies, showers, geometry=self.geometry.name)
+        elif energies is not None:
+            showers = Showers(energies, showers.voxels, showers.theta, showers.phi,
+                              showers.particle, showers.geometry)
         self.check_geometry(showers, "the shower file")
         theta = self._theta(showers.theta, len(showers))
         gen = torch.Generator(device=self.device).manual_seed(seed)
