@@ -49,6 +49,8 @@ def test_fit_converges_and_writes_metrics(tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "metrics.json").read_text())["summary"]
     assert summary["best_epoch"] == result.best_epoch
     assert (tmp_path / "checkpoints" / "best.pt").is_file()
+    log = (tmp_path / "train.log").read_text().splitlines()
+    assert len(log) == 41 and log[-1].startswith("stopped: epochs")
 
 
 def test_early_stopping_and_time_budget(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ Any ``torch.nn.Module`` with ``training_loss(batch)`` and ``validation_loss(batc
     checkpoints/best.pt   the model with the lowest validation loss
     metrics.csv           one row per epoch
     metrics.json          the same plus the final summary
+    train.log             one line per epoch, and why training stopped
 
 Killing the process loses at most ``checkpoint_every_s`` of work: calling :func:`fit` again on
 the same directory continues from the last checkpoint, at the same step of the same epoch.
@@ -285,6 +286,9 @@ def fit(model: nn.Module, data: Batch, config: TrainConfig, run_dir: str | Path,
         if config.patience and state["bad_epochs"] >= config.patience:
             stopped = "early stopping"
         _write_metrics(run_dir, state["history"])
+        with open(run_dir / "train.log", "a") as log:
+            log.write(f"epoch {row['epoch']}: train {row['train_loss']:.6g} val {val:.6g} "
+                      f"lr {row['lr']:.3g} time {row['seconds']:.1f} s\n")
         if stopped != "epochs":
             break
         save()
@@ -292,6 +296,9 @@ def fit(model: nn.Module, data: Batch, config: TrainConfig, run_dir: str | Path,
     bar.close()
     state.update(finished=True, stopped=stopped)
     save()
+    with open(run_dir / "train.log", "a") as log:
+        log.write(f"stopped: {stopped}; best epoch {state['best_epoch']} "
+                  f"(validation loss {state['best_val']:.6g})\n")
     return _finish(model, ckpt_dir, run_dir, state, device)
 
 
