@@ -29,7 +29,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train-calls", type=int, default=400_000)
     parser.add_argument("--eval-calls", type=int, default=100_000)
-    parser.add_argument("--loss", default="variance")
+    parser.add_argument("--loss", default="kl")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     dy = DrellYan()
@@ -57,7 +57,8 @@ def main() -> None:
             "train_calls": args.train_calls, "eval_calls": args.eval_calls, "seed": args.seed,
             "nis": {"loss": cfg.loss, "batch_size": cfg.batch_size,
                     "buffered_steps": cfg.buffered_steps, "layers": cfg.layers,
-                    "units": cfg.units, "bins": cfg.bins},
+                    "units": cfg.units, "bins": cfg.bins,
+                    "learned_channel_weights": cfg.learned_weights},
             "note": "toy PDFs (no evolution), LO; see caloforge.integrate.drell_yan",
             "wall_s": time.perf_counter() - t0}
     out = RESULTS / "integrate.json"

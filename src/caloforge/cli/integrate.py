@@ -43,9 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--eval-calls", type=int, required=True,
                    help="integrand calls for the final weighted sample")
     p.add_argument("--compare", action="store_true", help=f"also run {', '.join(METHODS[:-1])}")
-    p.add_argument("--loss", choices=["variance", "kl"], default="variance",
-                   help="NIS training loss (default: variance)")
-    p.add_argument("--batch-size", type=int, default=1024, help="NIS points per training step")
+    p.add_argument("--loss", choices=["variance", "kl"], default="kl",
+                   help="NIS training loss (default: kl)")
+    p.add_argument("--batch-size", type=int, default=2048, help="NIS points per training step")
+    p.add_argument("--learn-channel-weights", action="store_true",
+                   help="train channel weights on top of the prior alpha")
     p.add_argument("-o", "--output", help="unweighted NIS events to this .h5 file")
     p.add_argument("--plot", help="PNG of m_ll and cos theta: target vs learned (Drell-Yan)")
     p.add_argument("--json", help="write the results as JSON")
@@ -63,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
     outputs = [o for o in (args.output, args.plot, args.json) if o]
     for out in outputs:
         check_writable(out, args.force)
-    cfg = NISConfig(loss=args.loss, batch_size=args.batch_size)
+    cfg = NISConfig(loss=args.loss, batch_size=args.batch_size,
+                    learned_weights=args.learn_channel_weights)
     steps = max(1, args.train_calls // cfg.batch_size) * (1 + cfg.buffered_steps)
     with tqdm(total=steps, disable=args.no_progress, desc="NIS training", unit="step") as bar:
         result, batch = nis(process, args.train_calls, args.eval_calls, args.channels, cfg,

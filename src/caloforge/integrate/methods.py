@@ -168,23 +168,28 @@ class NISConfig:
     Attributes:
         batch_size: Points per training step (each a fresh integrand call batch).
         learning_rate: Adam learning rate (cosine decay over the training).
-        loss: ``variance`` or ``kl``.
+        loss: ``kl`` (default; on Drell-Yan + Z' it gave 3x lower relative std than
+            ``variance`` at 400k calls) or ``variance`` (stratified in multi-channel mode).
         buffered_steps: Extra optimisation steps on buffered samples after each online step
             (re-using integrand values; no new calls).
         buffer_capacity: Samples kept for buffered training.
         layers, units, bins: Flow size (per channel network).
-        learned_weights: Train channel weights on top of the prior.
+        learned_weights: Train channel weights on top of the prior (off by default: on
+            Drell-Yan + Z' it lowered the unweighting efficiency from 0.31 to 0.21).
+        channel_allocation: How the final sample is shared among channels: ``variance``
+            (smallest integration error) or ``mean`` (each channel's share of the integral).
     """
 
-    batch_size: int = 1024
-    learning_rate: float = 1e-3
-    loss: str = "variance"
-    buffered_steps: int = 3
+    batch_size: int = 2048
+    learning_rate: float = 3e-3
+    loss: str = "kl"
+    buffered_steps: int = 5
     buffer_capacity: int = 20_000
     layers: int = 3
-    units: int = 32
-    bins: int = 10
-    learned_weights: bool = True
+    units: int = 64
+    bins: int = 16
+    learned_weights: bool = False
+    channel_allocation: str = "variance"
 
 
 def nis(process: Process, train_calls: int, eval_calls: int, channels: int = 1,
@@ -238,7 +243,7 @@ def nis(process: Process, train_calls: int, eval_calls: int, channels: int = 1,
     integrator.train(steps, callback=(lambda status: progress(status.step)) if progress else None)
     calls_train = counter.calls + pilot_calls
     with torch.no_grad():
-        batch = integrator.sample(eval_calls)
+        batch = integrator.sample(eval_calls, channel_weight_mode=cfg.channel_allocation)
     batch.weights = batch.weights.double() * scale
     result = _result("nis", process, batch.weights, calls_train,
                      counter.calls + pilot_calls - calls_train,
