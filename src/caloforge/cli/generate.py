@@ -105,7 +105,6 @@ def _inputs(run: Run, args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray 
         if path.suffix in (".h5", ".hdf5") and path.is_file():
             file = ShowerFile(path)
             showers = file.read(0, args.n)
-            showers.geometry = showers.geometry or None
             run.check_geometry(showers, f"energies file '{path}'")
             if theta is None and showers.theta is not None:
                 theta = showers.theta
@@ -163,10 +162,7 @@ def run_log_prob(args: argparse.Namespace) -> int:
     out = check_writable(args.output, args.force) if args.output else None
     run = Run.load(args.run, device=args.device)
     file = ShowerFile(args.file)
-    if file.n_voxels != run.geometry.n_voxels:
-        raise InputError(f"file '{args.file}' has {file.n_voxels} voxels per shower but run "
-                         f"'{args.run}' models '{run.geometry.name}' "
-                         f"({run.geometry.n_voxels} voxels)", "use a file of the run's geometry")
+    run.check_geometry(file.read(0, 1), f"file '{args.file}'")  # before reading it all
     showers = file.read()
     check_values(showers, source=f"file '{args.file}'")
     values = run.log_prob(showers, batch_size=args.batch_size, seed=args.seed,

@@ -67,8 +67,8 @@ def run(args: argparse.Namespace) -> int:
         check_writable(out, args.force)
     cfg = NISConfig(loss=args.loss, batch_size=args.batch_size,
                     learned_weights=args.learn_channel_weights)
-    steps = max(1, args.train_calls // cfg.batch_size) * (1 + cfg.buffered_steps)
-    with tqdm(total=steps, disable=args.no_progress, desc="NIS training", unit="step") as bar:
+    with tqdm(total=cfg.training_steps(args.train_calls), disable=args.no_progress,
+              desc="NIS training", unit="step") as bar:
         result, batch = nis(process, args.train_calls, args.eval_calls, args.channels, cfg,
                             args.seed, progress=lambda step: bar.update(1))
     results = [result]

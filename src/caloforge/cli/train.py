@@ -7,14 +7,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from caloforge.config import from_dict
-from caloforge.errors import InputError
+from caloforge.config import from_dict, merge
 from caloforge.train.caloflow import distill_caloflow, load_training_data, train_caloflow
 from caloforge.train.config import parse_duration
 from caloforge.train.engine import TrainResult
 from caloforge.train.presets import Recipe, list_recipes, load_recipe
+from caloforge.train.run import read_run_config
 
 __all__ = ["register", "run_distill", "run_train"]
 
@@ -110,32 +108,21 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _teacher_recipe(teacher: Path) -> Recipe:
-    cfg = teacher / "config.yaml"
-    if not cfg.is_file():
-        raise InputError(f"'{teacher}' is not a caloforge run directory (no config.yaml)",
-                         "pass the --out folder of 'caloforge train'")
-    stored = yaml.safe_load(cfg.read_text()) or {}
-    return from_dict(Recipe, {"model": stored.get("model", {}), **stored.get("recipe", {})},
-                     str(cfg))
-
-
 def run_distill(args: argparse.Namespace) -> int:
     """Distil and print one summary line."""
     _announce_resume(args.out, args.force)
     teacher = Path(args.teacher)
-    base = _teacher_recipe(teacher)
-    data_path = args.data or yaml.safe_load((teacher / "config.yaml").read_text())["data"]["path"]
-    data = load_training_data(data_path, args.max_showers, args.geometry)
+    stored = read_run_config(teacher)
+    data = load_training_data(args.data or stored["data"]["path"], args.max_showers,
+                              args.geometry)
     over = {"distill_train": _train_overrides(args), "distill": {"beta": args.beta}}
     if args.preset:
         recipe = load_recipe(args.preset, data.geometry, over)
     else:
-        from caloforge.config import merge, to_dict
-
-        recipe = from_dict(Recipe, merge(to_dict(base), over), "teacher recipe")
+        teacher_recipe = {"model": stored.get("model", {}), **stored.get("recipe", {})}
+        recipe = from_dict(Recipe, merge(teacher_recipe, over), str(teacher / "config.yaml"))
         recipe.distill_train.validate()
     _, result = distill_caloflow(teacher, data, args.out, recipe, force=args.force,
-                                   progress=not args.no_progress)
+                                 progress=not args.no_progress)
     _report("distilled caloflow student", data.n, data.geometry, result, args.out)
     return 0

@@ -18,12 +18,22 @@ from typing import Any
 import numpy as np
 import torch
 import vegas
-from madnis.integrator import Integrand, Integrator, unweighting_metrics
+from madnis.integrator import (
+    Integrand,
+    Integrator,
+    kl_divergence,
+    stratified_variance,
+    unweighting_metrics,
+    variance,
+)
 
 from caloforge.errors import InputError
 from caloforge.integrate.processes import MultiChannelProcess, Process
 
 __all__ = ["IntegrationResult", "NISConfig", "flat", "nis", "vegas_mapped", "vegas_plain"]
+
+#: Flat calls that fix the scale of the integrand before NIS training.
+PILOT_CALLS = 1000
 
 
 @dataclass
@@ -191,6 +201,15 @@ class NISConfig:
     learned_weights: bool = False
     channel_allocation: str = "variance"
 
+    def pilot_calls(self, train_calls: int) -> int:
+        """Calls of the flat pilot sample that sets the integrand scale."""
+        return min(PILOT_CALLS, train_calls)
+
+    def training_steps(self, train_calls: int) -> int:
+        """Optimisation steps (online + buffered) that ``train_calls`` calls pay for."""
+        online = max(1, (train_calls - self.pilot_calls(train_calls)) // self.batch_size)
+        return online * (1 + self.buffered_steps)
+
 
 def nis(process: Process, train_calls: int, eval_calls: int, channels: int = 1,
         config: NISConfig | None = None, seed: int = 0,
@@ -201,15 +220,14 @@ def nis(process: Process, train_calls: int, eval_calls: int, channels: int = 1,
     Returns:
         The result and the ``SampleBatch`` of the final sample (for events and plots).
     """
-    from madnis.integrator import kl_divergence, stratified_variance, variance
-
     _check_calls(train_calls, eval_calls)
     cfg = config or NISConfig()
     t0 = time.perf_counter()
     torch.manual_seed(seed)
     # integrand values of order one keep madnis' variance losses away from cancellation:
     # scale by a flat estimate from a small pilot sample (its calls count as training)
-    pilot = process(torch.rand(min(1000, train_calls), process.dims, dtype=torch.float64))
+    pilot = process(torch.rand(cfg.pilot_calls(train_calls), process.dims,
+                               dtype=torch.float64))
     scale = float(pilot.abs().mean()) or 1.0
     pilot_calls = len(pilot)
     if channels > 1:
@@ -232,8 +250,7 @@ def nis(process: Process, train_calls: int, eval_calls: int, channels: int = 1,
         counter = _Counter(lambda x: (process(x.double()) / scale).to(x.dtype))
         integrand = Integrand(counter, input_dim=process.dims)
         loss = variance if cfg.loss == "variance" else kl_divergence
-    online = max(1, (train_calls - pilot_calls) // cfg.batch_size)
-    steps = online * (1 + cfg.buffered_steps)  # buffered steps re-use stored calls
+    steps = cfg.training_steps(train_calls)  # buffered steps re-use stored calls
     integrator = Integrator(
         integrand, loss=loss, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate,
         flow_kwargs={"layers": cfg.layers, "units": cfg.units, "bins": cfg.bins},

@@ -69,8 +69,10 @@ class CaloFlow(nn.Module):
         gen = torch.Generator().manual_seed(seed)
         self.pre.fit(batch["voxels"], batch["energies"], batch.get("theta"), generator=gen)
 
-    def _encode(self, batch: dict[str, Tensor], dequantize: bool = True,
-                generator: torch.Generator | None = None) -> dict[str, Tensor]:
+    def encode(self, batch: dict[str, Tensor], dequantize: bool = True,
+               generator: torch.Generator | None = None) -> dict[str, Tensor]:
+        """Flow-space features (``w``: Flow I, ``y``: Flow II), their conditions (``c1``,
+        ``c2``) and the preprocessing log-Jacobians (``ladj1``, ``ladj2``) of a batch."""
         voxels = batch["voxels"]
         if dequantize:
             voxels = self.pre.dequantize(voxels, generator)
@@ -85,7 +87,7 @@ class CaloFlow(nn.Module):
     def log_prob_parts(self, batch: dict[str, Tensor], dequantize: bool = True,
                        generator: torch.Generator | None = None) -> dict[str, Tensor]:
         """Flow I and Flow II log-densities in flow space and the preprocessing Jacobians."""
-        enc = self._encode(batch, dequantize, generator)
+        enc = self.encode(batch, dequantize, generator)
         return {"flow1": self.flow1(enc["c1"]).log_prob(enc["w"]),
                 "flow2": self.flow2(enc["c2"]).log_prob(enc["y"]),
                 "ladj1": enc["ladj1"], "ladj2": enc["ladj2"]}

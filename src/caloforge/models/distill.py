@@ -77,9 +77,9 @@ class Distiller(nn.Module):
         for p in teacher.parameters():
             p.requires_grad_(False)
         self._teacher = (teacher,)
-        n_t, n_s = len(teacher.config.flow2.hidden), student_flow.transforms
+        # per-block guidance pairs teacher and student blocks one to one
         self._guided = (self.config.guided
-                        and teacher.config.flow2.transforms == n_s and n_t > 0)
+                        and teacher.config.flow2.transforms == student_flow.transforms)
 
     @property
     def teacher(self) -> CaloFlow:
@@ -91,11 +91,9 @@ class Distiller(nn.Module):
         return super()._apply(fn, recurse)
 
     def _conditions(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-        pre = self.teacher.pre
-        voxels = pre.dequantize(batch["voxels"])
-        layers = pre.layer_energies(voxels)
-        y, _ = pre.encode_voxels(voxels, layers)
-        return y.float(), pre.context2(batch["energies"], layers, batch.get("theta"))
+        """Flow II features of the (dequantised) batch and their conditions."""
+        enc = self.teacher.encode(batch)
+        return enc["y"], enc["c2"]
 
     def training_loss(self, batch: dict[str, Tensor]) -> Tensor:
         """``beta MSE_x + (1 - beta) MSE_z`` (+ guided per-block terms)."""

@@ -148,9 +148,8 @@ class Preprocessor(nn.Module):
         s.cond_mean, s.cond_std = float(logc.mean()), float(logc.std().clamp_min(1e-3))
         if s.use_theta and theta is not None:
             s.theta_mean, s.theta_std = float(theta.mean()), float(theta.std().clamp_min(1e-3))
-        self.u_mean.zero_(), self.u_std.fill_(1.0)
-        self.y_mean.zero_(), self.y_std.fill_(1.0)
-        self.le_mean.zero_(), self.le_std.fill_(1.0)
+        s.u_mean, s.u_std, s.y_mean, s.y_std, s.le_mean, s.le_std = ([] for _ in range(6))
+        self._load_stats()  # identity standardisation while the statistics are measured
         u, _ = self.encode_layers(layers, energies)
         y, _ = self.encode_voxels(noisy, layers)
         le = torch.log10(layers / s.energy_scale_mev)

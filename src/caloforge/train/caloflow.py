@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import yaml
 
 from caloforge.config import from_dict, to_dict
 from caloforge.data.io import ShowerFile
@@ -24,7 +23,7 @@ from caloforge.models.caloflow import CaloFlow, CaloFlowConfig
 from caloforge.models.distill import Distiller
 from caloforge.train.engine import TrainResult, fit
 from caloforge.train.presets import Recipe
-from caloforge.train.run import Run, prepare_run_dir, write_run_config
+from caloforge.train.run import Run, prepare_run_dir, read_run_config, write_run_config
 
 __all__ = ["TrainingData", "distill_caloflow", "load_training_data", "train_caloflow"]
 
@@ -82,15 +81,15 @@ def train_caloflow(data: TrainingData, out: str | Path, recipe: Recipe, force: b
     Returns:
         The loaded best run and the training summary.
     """
-    n_voxels = get_geometry(data.geometry).n_voxels
-    if n_voxels > MAX_VOXELS:
+    geo = get_geometry(data.geometry)
+    if geo.n_voxels > MAX_VOXELS:
         raise InputError(f"CaloFlow models every voxel with one autoregressive flow; "
-                         f"'{data.geometry}' has {n_voxels} voxels (limit {MAX_VOXELS})",
+                         f"'{data.geometry}' has {geo.n_voxels} voxels (limit {MAX_VOXELS})",
                          "use a geometry with fewer voxels (ds1, calogan); layer-by-layer "
                          "iCaloFlow for large geometries is not built yet")
     path, resume = prepare_run_dir(out, "caloflow", force)
     if resume:
-        stored = yaml.safe_load((path / "config.yaml").read_text())
+        stored = read_run_config(path)
         model_cfg = from_dict(CaloFlowConfig, stored["model"], "config.yaml")
         if stored.get("geometry") != data.geometry:
             raise InputError(f"run '{path}' was trained on '{stored.get('geometry')}', the data "
@@ -98,7 +97,6 @@ def train_caloflow(data: TrainingData, out: str | Path, recipe: Recipe, force: b
         model = CaloFlow(model_cfg)
     else:
         model_cfg = copy.deepcopy(recipe.model)
-        geo = get_geometry(data.geometry)
         pre = model_cfg.preprocessing
         pre.layer_sizes = list(geo.layer_sizes)
         pre.threshold_mev = float(getattr(geo, "readout_threshold_mev", 0.0) or 0.0)
@@ -134,7 +132,7 @@ def distill_caloflow(teacher: str | Path, data: TrainingData, out: str | Path, r
     path, resume = prepare_run_dir(out, "caloflow-student", force)
     student_spec = recipe.student
     if resume:
-        stored = yaml.safe_load((path / "config.yaml").read_text())
+        stored = read_run_config(path)
         student_spec = from_dict(CaloFlowConfig, stored["model"], "config.yaml").flow2
     distiller = Distiller(teacher_run.model, student_spec, recipe.distill)
     if not resume:

@@ -16,7 +16,6 @@ Example (with a run made by ``caloforge train``)::
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,13 +31,26 @@ from caloforge.data.showers import Showers
 from caloforge.errors import InputError
 from caloforge.geometry import get_geometry
 from caloforge.models.caloflow import CaloFlow, CaloFlowConfig
-from caloforge.train.engine import atomic_save, resolve_device
+from caloforge.train.engine import resolve_device
 
-__all__ = ["KINDS", "Run", "prepare_run_dir", "write_run_config"]
+__all__ = ["KINDS", "Run", "prepare_run_dir", "read_run_config", "write_run_config"]
 
 #: Model kinds a run directory can hold, and the prefix of their weights in checkpoints.
 KINDS = {"caloflow": "", "caloflow-student": "student."}
 CONFIG = "config.yaml"
+
+
+def read_run_config(path: str | Path) -> dict[str, Any]:
+    """The parsed ``config.yaml`` of a run directory.
+
+    Raises:
+        InputError: ``path`` holds no ``config.yaml``.
+    """
+    cfg = Path(path) / CONFIG
+    if not cfg.is_file():
+        raise InputError(f"'{path}' is not a caloforge run directory (no {CONFIG})",
+                         "pass the --out folder of 'caloforge train' or 'distill'")
+    return yaml.safe_load(cfg.read_text()) or {}
 
 
 def prepare_run_dir(path: str | Path, kind: str, force: bool) -> tuple[Path, bool]:
@@ -64,7 +76,7 @@ def prepare_run_dir(path: str | Path, kind: str, force: bool) -> tuple[Path, boo
                 raise InputError(f"'{path}' exists and is not a caloforge run directory",
                                  "choose another --out")
         else:
-            found = (yaml.safe_load(cfg.read_text()) or {}).get("kind")
+            found = read_run_config(path).get("kind")
             if found != kind:
                 raise InputError(f"'{path}' holds a '{found}' run, not '{kind}'",
                                  "choose another --out or pass --force to replace it")
@@ -105,10 +117,7 @@ class Run:
             InputError: not a run directory, unknown kind, or no checkpoint yet.
         """
         path = Path(path)
-        if not (path / CONFIG).is_file():
-            raise InputError(f"'{path}' is not a caloforge run directory (no {CONFIG})",
-                             "pass the --out folder of 'caloforge train' or 'distill'")
-        config = yaml.safe_load((path / CONFIG).read_text()) or {}
+        config = read_run_config(path)
         kind = config.get("kind")
         if kind not in KINDS:
             raise InputError(f"run '{path}' has unknown model kind '{kind}'",
@@ -135,18 +144,12 @@ class Run:
         """Whether the model is conditioned on the incident angle."""
         return bool(self.model.config.preprocessing.use_theta)
 
-    def save_weights(self, path: str | Path) -> None:
-        """Write the current weights as a checkpoint file."""
-        atomic_save({"model": self.model.state_dict()}, Path(path))
-
     def check_geometry(self, showers: Showers, source: str) -> None:
-        """Refuse showers of another geometry (voxel count or recorded name)."""
-        if showers.n_voxels != self.geometry.n_voxels or (
-                showers.geometry and showers.geometry != self.geometry.name
-                and get_geometry(showers.geometry).n_voxels != self.geometry.n_voxels):
+        """Refuse showers whose voxel count is not the run geometry's."""
+        if showers.n_voxels != self.geometry.n_voxels:
+            recorded = f" ({showers.geometry!r})" if showers.geometry else ""
             raise InputError(
-                f"{source} has {showers.n_voxels}-voxel showers"
-                f"{f' of {showers.geometry!r}' if showers.geometry else ''}, but run "
+                f"{source} has {showers.n_voxels} voxels per shower{recorded}, but run "
                 f"'{self.path}' models '{self.geometry.name}' ({self.geometry.n_voxels} voxels)",
                 "use a file of the run's geometry")
 
@@ -216,13 +219,6 @@ class Run:
             batch = {k: v.to(self.device) for k, v in batch.items()}
             out[rows] = self.model.log_prob(batch, physical, gen).double().cpu().numpy()
         return out
-
-    def timing(self, energies: np.ndarray, batch_size: int) -> float:
-        """Seconds per shower of :meth:`sample` at ``batch_size`` (one warm-up batch first)."""
-        self.sample(energies[:batch_size], batch_size=batch_size)
-        t0 = time.perf_counter()
-        self.sample(energies, batch_size=batch_size)
-        return (time.perf_counter() - t0) / len(energies)
 
     def summary(self) -> dict[str, Any]:
         """Kind, geometry and parameter counts."""
