@@ -24,11 +24,14 @@ class AnomalyMetrics:
         max_si: Largest significance improvement.
         r30: Background rejection 1/FPR at 30 % signal efficiency.
         fpr, tpr: The ROC curve (thinned).
+        n_background: Background events behind the curve (SI counts only working points that
+            keep ``min_background`` of them).
     """
 
     auc: float
     max_si: float
     r30: float
+    n_background: int = 0
     fpr: list[float] = field(default_factory=list)
     tpr: list[float] = field(default_factory=list)
 
@@ -57,4 +60,5 @@ def anomaly_metrics(background: np.ndarray, signal: np.ndarray,
     keep = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), 300)).astype(int))
     return AnomalyMetrics(auc=auc, max_si=float(si.max()),
                           r30=1.0 / fpr_30 if fpr_30 > 0 else float("inf"),
+                          n_background=len(background),
                           fpr=fpr[keep].tolist(), tpr=tpr[keep].tolist())

@@ -12,13 +12,22 @@ import sys
 from collections.abc import Sequence
 
 from caloforge import __version__
-from caloforge.cli import evaluate, generate, geometries, info, integrate, simulate, train
+from caloforge.cli import (
+    applications,
+    evaluate,
+    generate,
+    geometries,
+    info,
+    integrate,
+    simulate,
+    train,
+)
 from caloforge.errors import CaloforgeError
 
 __all__ = ["build_parser", "main"]
 
 EXIT_BAD_INPUT = 2
-COMMANDS = (geometries, info, simulate, train, generate, evaluate, integrate)
+COMMANDS = (geometries, info, simulate, train, generate, evaluate, applications, integrate)
 
 
 def build_parser() -> argparse.ArgumentParser:

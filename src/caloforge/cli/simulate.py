@@ -32,12 +32,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "a CaloChallenge HDF5 file. Each geometry has a preset (spectrum, incidence, readout); "
         "flags override it.", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-o", "--output", required=True, help="output .h5 file")
-    p.add_argument("--geometry", default="ds1-photons",
-                   help=f"geometry preset: {', '.join(list_presets())} (default: ds1-photons)")
+    p.add_argument("--geometry",
+                   help=f"geometry preset: {', '.join(list_presets())} (default: the --config "
+                   "file's, else ds1-photons)")
     p.add_argument("--config", help="YAML config file instead of the geometry's preset")
     p.add_argument("--particle", help="photon, electron or positron (default: the preset's)")
     p.add_argument("-n", type=int, help="number of showers (default: the preset's)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--seed", type=int, help="random seed (default: the config's, 0 in presets)")
     p.add_argument("--energy", type=float, help="fixed incident energy in MeV")
     p.add_argument("--energies", help="incident energies in MeV from .npy, text or shower .h5")
     p.add_argument("--theta-min", type=float, help="smallest polar angle from the beam, degrees")

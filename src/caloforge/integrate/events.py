@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import h5py
 import numpy as np
 import torch
 
 from caloforge.integrate.methods import IntegrationResult
+from caloforge.tables import write_table
 
 __all__ = ["plot_distributions", "unweight", "write_events"]
 
@@ -35,15 +34,11 @@ def write_events(path: str | Path, observables: dict[str, torch.Tensor], weights
     Returns:
         The number of events written.
     """
-    path = Path(path)
     keep = unweight(weights.detach().cpu().numpy(), np.random.default_rng(seed))
-    tmp = path.with_name(f".{path.name}.tmp")
-    with h5py.File(tmp, "w") as f:
-        for name, values in observables.items():
-            f.create_dataset(name, data=values.detach().cpu().numpy()[keep], compression="gzip")
-        for key in ("method", "process", "integral", "error", "unit"):
-            f.attrs[key] = getattr(result, key)
-    os.replace(tmp, path)
+    write_table(path, {name: values.detach().cpu().numpy()[keep]
+                       for name, values in observables.items()},
+                {key: getattr(result, key)
+                 for key in ("method", "process", "integral", "error", "unit")}, force=True)
     return len(keep)
 
 

@@ -7,6 +7,7 @@ The same class serves the MAF teacher and the IAF student; they differ only in F
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
@@ -25,11 +26,14 @@ class CaloFlowConfig:
         preprocessing: Settings and fitted statistics (see :class:`PreprocessingState`).
         flow1: Flow I over the ``L`` layer-energy features.
         flow2: Flow II over the voxels (``maf`` teacher, ``iaf`` student, or ``coupling``).
+        flows: ``both`` (a shower generator) or ``flow1`` (layer energies only: enough for
+            energy calibration, and trained in minutes on a CPU).
     """
 
     preprocessing: PreprocessingState = field(default_factory=PreprocessingState)
     flow1: FlowSpec = field(default_factory=lambda: FlowSpec(transforms=6, hidden=[64, 64]))
     flow2: FlowSpec = field(default_factory=lambda: FlowSpec(permutation="layers"))
+    flows: Literal["both", "flow1"] = "both"
 
 
 class CaloFlow(nn.Module):
@@ -60,8 +64,18 @@ class CaloFlow(nn.Module):
         self.pre = Preprocessor(config.preprocessing)
         sizes = config.preprocessing.layer_sizes
         self.flow1 = build_flow(self.pre.n_layers, self.pre.context1_features, config.flow1)
-        self.flow2 = build_flow(self.pre.n_voxels, self.pre.context2_features, config.flow2,
-                                layer_sizes=sizes)
+        self.flow2 = (build_flow(self.pre.n_voxels, self.pre.context2_features, config.flow2,
+                                 layer_sizes=sizes) if config.flows == "both" else None)
+
+    @property
+    def has_flow2(self) -> bool:
+        """Whether the model has a Flow II (generates and scores whole showers)."""
+        return self.flow2 is not None
+
+    def voxel_flow(self) -> nn.Module:
+        if self.flow2 is None:
+            raise ValueError("this CaloFlow has only Flow I (flows: flow1)")
+        return self.flow2
 
     # -- training -------------------------------------------------------------------------
     def fit_preprocessing(self, batch: dict[str, Tensor], seed: int = 0) -> None:
@@ -89,11 +103,17 @@ class CaloFlow(nn.Module):
         """Flow I and Flow II log-densities in flow space and the preprocessing Jacobians."""
         enc = self.encode(batch, dequantize, generator)
         return {"flow1": self.flow1(enc["c1"]).log_prob(enc["w"]),
-                "flow2": self.flow2(enc["c2"]).log_prob(enc["y"]),
+                "flow2": self.voxel_flow()(enc["c2"]).log_prob(enc["y"]),
                 "ladj1": enc["ladj1"], "ladj2": enc["ladj2"]}
 
     def training_loss(self, batch: dict[str, Tensor]) -> Tensor:
-        """Negative log-likelihood per feature in flow space (Flow I + Flow II jointly)."""
+        """Negative log-likelihood per feature in flow space (Flow I + Flow II jointly, or
+        Flow I alone)."""
+        if not self.has_flow2:
+            voxels = self.pre.dequantize(batch["voxels"])
+            layers = self.pre.layer_energies(voxels)
+            return -self.log_prob_layers(layers, batch["energies"], batch.get("theta"),
+                                         physical=False).mean() / self.pre.n_layers
         parts = self.log_prob_parts(batch)
         n_features = self.pre.n_layers + self.pre.n_voxels
         return -(parts["flow1"] + parts["flow2"]).mean() / n_features
@@ -115,6 +135,19 @@ class CaloFlow(nn.Module):
             total = total + parts["ladj1"] + parts["ladj2"]
         return total
 
+    def log_prob_layers(self, layers: Tensor, energies: Tensor, theta: Tensor | None = None,
+                        physical: bool = True) -> Tensor:
+        """Flow I's ``log p(layer energies | E_inc)``: per MeV^L (``physical``) or in flow space.
+
+        Arguments:
+            layers: Layer energies ``(N, L)`` in MeV.
+            energies: Incident energies ``(N,)`` in MeV (candidates, for calibration).
+            theta: Incident angles (rad) for angle-conditioned models.
+        """
+        w, ladj = self.pre.encode_layers(layers, energies)
+        log_p = self.flow1(self.pre.context1(energies, theta)).log_prob(w.float())
+        return log_p + ladj if physical else log_p
+
     def sample_layers(self, energies: Tensor, theta: Tensor | None = None) -> Tensor:
         """Layer energies (MeV) from Flow I."""
         w = self.flow1(self.pre.context1(energies, theta)).sample()
@@ -123,9 +156,12 @@ class CaloFlow(nn.Module):
     def sample(self, energies: Tensor, theta: Tensor | None = None) -> Tensor:
         """Showers (voxels in MeV) for the given incident energies (MeV)."""
         layers = self.sample_layers(energies, theta)
-        y = self.flow2(self.pre.context2(energies, layers, theta)).sample()
+        y = self.voxel_flow()(self.pre.context2(energies, layers, theta)).sample()
         return self.pre.decode_voxels(y, layers)
 
     def parameter_counts(self) -> dict[str, int]:
         """Trainable parameters of each flow."""
-        return {"flow1": count_parameters(self.flow1), "flow2": count_parameters(self.flow2)}
+        counts = {"flow1": count_parameters(self.flow1)}
+        if self.flow2 is not None:
+            counts["flow2"] = count_parameters(self.flow2)
+        return counts

@@ -25,7 +25,8 @@ from caloforge.train.engine import TrainResult, fit
 from caloforge.train.presets import Recipe
 from caloforge.train.run import Run, prepare_run_dir, read_run_config, write_run_config
 
-__all__ = ["TrainingData", "distill_caloflow", "load_training_data", "train_caloflow"]
+__all__ = ["TrainingData", "deposit_response", "distill_caloflow", "load_training_data",
+           "train_caloflow"]
 
 #: Showers used to fit the preprocessing statistics.
 FIT_SHOWERS = 50_000
@@ -70,6 +71,18 @@ def _subset(tensors: dict[str, torch.Tensor], n: int, seed: int) -> dict[str, to
     return {k: v[rows] for k, v in tensors.items()}
 
 
+def deposit_response(tensors: dict[str, torch.Tensor]) -> float:
+    """Median of deposited over incident energy: turns a deposit into a first energy guess.
+
+    Example:
+        >>> deposit_response({"energies": torch.tensor([10.0, 20.0]),
+        ...                   "voxels": torch.tensor([[4.0, 5.0], [9.0, 9.0]])})
+        0.9
+    """
+    ratio = tensors["voxels"].double().sum(1) / tensors["energies"].double()
+    return round(float(ratio.median()), 6)
+
+
 def train_caloflow(data: TrainingData, out: str | Path, recipe: Recipe, force: bool = False,
                    progress: bool = True, extra: dict[str, Any] | None = None
                    ) -> tuple[Run, TrainResult]:
@@ -82,7 +95,7 @@ def train_caloflow(data: TrainingData, out: str | Path, recipe: Recipe, force: b
         The loaded best run and the training summary.
     """
     geo = get_geometry(data.geometry)
-    if geo.n_voxels > MAX_VOXELS:
+    if geo.n_voxels > MAX_VOXELS and recipe.model.flows == "both":
         raise InputError(f"CaloFlow models every voxel with one autoregressive flow; "
                          f"'{data.geometry}' has {geo.n_voxels} voxels (limit {MAX_VOXELS})",
                          "use a geometry with fewer voxels (ds1, calogan); layer-by-layer "
@@ -106,7 +119,8 @@ def train_caloflow(data: TrainingData, out: str | Path, recipe: Recipe, force: b
                                 seed=recipe.train.seed)
         write_run_config(path, {
             "kind": "caloflow", "geometry": data.geometry,
-            "data": {"path": data.path, "n": data.n},
+            "data": {"path": data.path, "n": data.n,
+                     "response_median": deposit_response(data.tensors)},
             "model": to_dict(model.config), "train": to_dict(recipe.train),
             "recipe": {"student": to_dict(recipe.student), "distill": to_dict(recipe.distill),
                        "distill_train": to_dict(recipe.distill_train)},
@@ -126,6 +140,7 @@ def distill_caloflow(teacher: str | Path, data: TrainingData, out: str | Path, r
     if teacher_run.kind != "caloflow":
         raise InputError(f"run '{teacher}' is a '{teacher_run.kind}', not a CaloFlow teacher",
                          "pass the run directory made by 'caloforge train'")
+    teacher_run.require_flow2("be distilled")
     if teacher_run.geometry.name != data.geometry:
         raise InputError(f"teacher '{teacher}' models '{teacher_run.geometry.name}' but the "
                          f"data are '{data.geometry}'", "distil on the teacher's kind of data")

@@ -144,6 +144,12 @@ class Run:
         """Whether the model is conditioned on the incident angle."""
         return bool(self.model.config.preprocessing.use_theta)
 
+    def require_flow2(self, what: str) -> None:
+        """Refuse whole-shower use (``what``) of a run trained with Flow I only."""
+        if not self.model.has_flow2:
+            raise InputError(f"run '{self.path}' has only Flow I (layer energies); it cannot "
+                             f"{what}", "train with flows: both (e.g. --preset calogan-cpu)")
+
     def check_geometry(self, showers: Showers, source: str) -> None:
         """Refuse showers whose voxel count is not the run geometry's."""
         if showers.n_voxels != self.geometry.n_voxels:
@@ -176,6 +182,7 @@ class Run:
         Returns:
             :class:`Showers` of the run's geometry (float32 voxels in MeV).
         """
+        self.require_flow2("generate showers")
         energies = np.asarray(energies, dtype=np.float64).reshape(-1)
         if energies.size == 0 or not np.all(np.isfinite(energies)) or energies.min() <= 0:
             raise InputError("incident energies must be finite and > 0 MeV", "fix the energies")
@@ -199,6 +206,7 @@ class Run:
             showers: :class:`Showers`, or a voxel matrix ``(N, V)`` in MeV with ``energies``.
             energies: Incident energies (MeV); they replace those of ``showers`` when given.
         """
+        self.require_flow2("score whole showers (use Flow I log_prob_layers)")
         if not isinstance(showers, Showers):
             if energies is None:
                 raise InputError("a voxel matrix needs its incident energies",
@@ -224,4 +232,5 @@ class Run:
         """Kind, geometry and parameter counts."""
         return {"kind": self.kind, "geometry": self.geometry.name,
                 "parameters": self.model.parameter_counts(),
-                "model": to_dict(self.model.config)["flow2"]}
+                "model": to_dict(self.model.config)["flow2" if self.model.has_flow2
+                                                    else "flow1"]}
