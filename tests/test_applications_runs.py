@@ -150,3 +150,28 @@ def test_bad_inputs_give_one_line_errors(runs: dict[str, Path], tmp_path: Path,
                  str(tmp_path / "a.h5")]) == 2
     err = capsys.readouterr().err
     assert "incident_energies" in err and "Traceback" not in err
+
+
+def test_anomaly_study_command_writes_table_json_and_plots(runs: dict[str, Path],
+                                                          tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]
+                                                          ) -> None:
+    out = tmp_path / "study"
+    assert main(["anomaly-study", "--run", str(runs["full"]), "-o", str(out), "-n", "40",
+                 "--energies", "20000", "--separations", "0", "50", "--no-progress"]) == 0
+    assert "flow_auc" in capsys.readouterr().out
+    data = json.loads((out / "study.json").read_text())
+    assert [row["d_mm"] for row in data["table"]] == [0.0, 50.0]
+    assert (out / "anomaly_roc_si.png").stat().st_size > 10_000
+    assert main(["anomaly-study", "--run", str(runs["full"]), "-o", str(out), "-n", "5"]) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_calibration_plots(tmp_path: Path) -> None:
+    from caloforge.applications.plots import plot_calibration, plot_pulls
+
+    curve = {"response": [1.0, 1.01], "response_err": [0.01, 0.01],
+             "resolution": [0.05, 0.02], "predicted": [0.05, 0.02]}
+    png = plot_calibration([5.0, 50.0], {"flow": curve}, tmp_path / "r.png")
+    pulls = plot_pulls({"flow": np.random.default_rng(0).normal(size=500)}, tmp_path / "p.png")
+    assert png.stat().st_size > 10_000 and pulls.stat().st_size > 10_000

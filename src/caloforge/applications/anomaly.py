@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
 
@@ -26,6 +26,7 @@ from caloforge.applications.likelihood import deposit_response, run_log_likeliho
 from caloforge.data.showers import Showers
 from caloforge.errors import InputError
 from caloforge.evaluate.classifier_inputs import low_level_vector
+from caloforge.geometry import LayeredGeometry
 from caloforge.simulate.config import load_config
 from caloforge.simulate.simulator import ReferenceSimulator
 from caloforge.train.run import Run
@@ -106,14 +107,18 @@ class AnomalyStudyResult:
     points: list[AnomalyPoint]
     background_score_median: dict[str, float]
 
-    def table(self) -> list[dict[str, float]]:
-        """One row per point: AUC, max SI, R_30 of both methods."""
+    def table(self) -> list[dict[str, float | str]]:
+        """One row per point: AUC, max SI, R_30 of both methods (R_30 above the background
+        sample size reads ``>N``)."""
+        def r30(m: AnomalyMetrics) -> float | str:
+            return round(m.r30, 1) if np.isfinite(m.r30) else f">{m.n_background}"
+
         return [{"E_GeV": p.energy_mev / 1e3, "d_mm": p.separation_mm,
                  "d_measured_mm": p.measured_separation_mm[1],
                  "flow_auc": round(p.flow.auc, 4), "flow_max_si": round(p.flow.max_si, 2),
-                 "flow_r30": round(p.flow.r30, 1), "sup_auc": round(p.supervised.auc, 4),
+                 "flow_r30": r30(p.flow), "sup_auc": round(p.supervised.auc, 4),
                  "sup_max_si": round(p.supervised.max_si, 2),
-                 "sup_r30": round(p.supervised.r30, 1)} for p in self.points]
+                 "sup_r30": r30(p.supervised)} for p in self.points]
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready dict (with ROC curves)."""
@@ -143,10 +148,16 @@ class _Samples:
                                         self._rng(energy, role, 1, separation * 1000))
 
 
-def _supervised(train_bg: Showers, train_sig: Showers, geometry: object, e_rec: tuple,
-                seed: int) -> object:
-    x = np.concatenate([low_level_vector(train_bg.voxels, e_rec[0], geometry),  # type: ignore
-                        low_level_vector(train_sig.voxels, e_rec[1], geometry)])  # type: ignore
+def _inputs(showers: Showers, geometry: LayeredGeometry, response: float) -> np.ndarray:
+    """Low-level classifier inputs with the reconstructed (not the true) energy."""
+    return low_level_vector(showers.voxels, showers.total_energy() / response, geometry)
+
+
+def _supervised(train_bg: Showers, train_sig: Showers, geometry: LayeredGeometry,
+                response: float, seed: int) -> Pipeline:
+    """An MLP classifier of one signal point against single photons."""
+    x = np.concatenate([_inputs(train_bg, geometry, response),
+                        _inputs(train_sig, geometry, response)])
     y = np.r_[np.zeros(len(train_bg)), np.ones(len(train_sig))]
     clf = MLPClassifier(hidden_layer_sizes=(128, 64), max_iter=100, early_stopping=True,
                         random_state=seed)
@@ -177,17 +188,13 @@ def anomaly_study(run: Run, config: AnomalyStudyConfig | None = None,
             medians[f"{energy:g}"] = float(np.median(bg_scores))
             train_bg = samples.background(energy, role=2)
             train_sig, _ = samples.signal(energy, cfg.supervised_separation_mm, role=2)
-            clf = _supervised(train_bg, train_sig, geo,
-                              (train_bg.total_energy() / factor, train_sig.total_energy() / factor),
-                              cfg.seed)
-            bg_sup = clf.predict_proba(  # type: ignore[attr-defined]
-                low_level_vector(bg_test.voxels, bg_test.total_energy() / factor, geo))[:, 1]
+            clf = _supervised(train_bg, train_sig, geo, factor, cfg.seed)
+            bg_sup = clf.predict_proba(_inputs(bg_test, geo, factor))[:, 1]
             bar.update(2)
             for sep in cfg.separations_mm:
                 sig, measured = samples.signal(energy, sep, role=1)
                 sig_scores = anomaly_scores(run, sig, factor)
-                sig_sup = clf.predict_proba(  # type: ignore[attr-defined]
-                    low_level_vector(sig.voxels, sig.total_energy() / factor, geo))[:, 1]
+                sig_sup = clf.predict_proba(_inputs(sig, geo, factor))[:, 1]
                 points.append(AnomalyPoint(
                     energy, sep, np.percentile(measured, [16, 50, 84]).round(2).tolist(),
                     anomaly_metrics(bg_scores, sig_scores), anomaly_metrics(bg_sup, sig_sup)))

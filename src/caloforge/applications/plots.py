@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -27,8 +28,9 @@ def _save(fig: plt.Figure, path: Path) -> Path:
 
 
 def plot_anomaly_study(result: AnomalyStudyResult, out_dir: str | Path) -> list[Path]:
-    """ROC (background rejection against signal efficiency), significance improvement and AUC
-    against the photon separation, per chi energy; flow (solid) and supervised (dashed)."""
+    """ROC (background rejection against signal efficiency), significance improvement against
+    background rejection, and AUC against the photon separation, per chi energy; flow (solid)
+    and supervised (dashed)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -45,13 +47,14 @@ def plot_anomaly_study(result: AnomalyStudyResult, out_dir: str | Path) -> list[
                     ok = fpr * metrics.n_background >= MIN_BACKGROUND
                     axes[0, col].plot(tpr[ok], 1 / fpr[ok], ls=ls, color=c,
                                       label=f"d = {p.separation_mm:g} mm" if ls == "-" else None)
-                    axes[1, col].plot(tpr[ok], tpr[ok] / np.sqrt(fpr[ok]), ls=ls, color=c)
+                    axes[1, col].plot(1 / fpr[ok], tpr[ok] / np.sqrt(fpr[ok]), ls=ls, color=c)
             axes[0, col].set(yscale="log", xlabel="signal efficiency",
                              ylabel="background rejection 1/FPR",
                              title=f"chi -> gg, E = {energy / 1e3:g} GeV\n(solid: flow, "
                                    "dashed: supervised)")
             axes[0, col].legend(fontsize=7)
-            axes[1, col].set(xlabel="signal efficiency", ylabel="SI = TPR / sqrt(FPR)")
+            axes[1, col].set(xscale="log", xlabel="background rejection 1/FPR",
+                             ylabel="SI = TPR / sqrt(FPR)")
         paths.append(_save(fig, out / "anomaly_roc_si.png"))
 
         fig, ax = plt.subplots(figsize=(4.6, 3.6))
@@ -94,6 +97,8 @@ def plot_calibration(energies_gev: Sequence[float],
         top.set(ylabel="response: mode of E_hat / E", xscale="log")
         top.legend(fontsize=7)
         bottom.set(xlabel="E_true [GeV]", ylabel="resolution (68 % half-width)", yscale="log")
+        bottom.set_xticks(list(energies_gev), [f"{e:g}" for e in energies_gev])
+        bottom.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         bottom.legend(fontsize=6)
         return _save(fig, Path(path))
 
@@ -110,5 +115,5 @@ def plot_pulls(pulls: Mapping[str, np.ndarray], path: str | Path) -> Path:
         ax.plot(x, np.exp(-0.5 * x**2) / np.sqrt(2 * np.pi), color="0.4", ls=":",
                 label="N(0, 1)")
         ax.set(xlabel="pull (E_hat - E) / sigma", ylabel="density")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper left")
         return _save(fig, Path(path))
