@@ -46,6 +46,11 @@ demo: $(STAMP)
 		--energies $(DEMO_DIR)/ds1_photons_b.h5 -o $(DEMO_DIR)/ds1_generated.h5 --force --no-progress
 	$(VENV)/bin/caloforge log-prob --run $(DEMO_DIR)/runs/tiny $(DEMO_DIR)/ds1_photons_b.h5 \
 		--no-progress
+	@echo "== uses of the likelihood (tiny model: shows the commands, not their quality) =="
+	$(VENV)/bin/caloforge calibrate $(DEMO_DIR)/ds1_photons_b.h5 --run $(DEMO_DIR)/runs/tiny \
+		-o $(DEMO_DIR)/calibration.h5 --force
+	$(VENV)/bin/caloforge anomaly-study --run $(DEMO_DIR)/runs/tiny -o $(DEMO_DIR)/anomaly \
+		-n 300 --energies 50000 --separations 0 20 100 --force --no-progress
 	$(VENV)/bin/caloforge evaluate --reference $(DEMO_DIR)/ds1_photons_b.h5 \
 		--generated $(DEMO_DIR)/ds1_generated.h5 --mode hist,cls-high,fpd,kpd,physics \
 		--reference-split --out $(DEMO_DIR)/evaluation_caloflow --force --no-progress
