@@ -175,3 +175,22 @@ def test_calibration_plots(tmp_path: Path) -> None:
     png = plot_calibration([5.0, 50.0], {"flow": curve}, tmp_path / "r.png")
     pulls = plot_pulls({"flow": np.random.default_rng(0).normal(size=500)}, tmp_path / "p.png")
     assert png.stat().st_size > 10_000 and pulls.stat().st_size > 10_000
+
+
+def test_ensemble_members_train_and_calibrate(calogan_file: Path, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """train --members 2 makes OUT/member-0, member-1 (seeds 3, 4); calibrate --run OUT uses
+    both; a folder holding neither is refused."""
+    out = tmp_path / "ens"
+    assert main(["train", "--data", str(calogan_file), "--out", str(out), "--preset", "flow1",
+                 "--epochs", "1", "--members", "2", "--seed", "3", "--no-progress"]) == 0
+    seeds = [Run.load(out / f"member-{k}").config["train"]["seed"] for k in (0, 1)]
+    assert seeds == [3, 4]
+    test = tmp_path / "t.h5"
+    write_showers(test, simulate("calogan", n=20, seed=2, particle="photon"))
+    assert main(["calibrate", str(test), "--run", str(out), "-o", str(tmp_path / "c.h5")]) == 0
+    assert len(json.loads(read_table(tmp_path / "c.h5")[1]["runs"])) == 2
+    (tmp_path / "empty").mkdir()
+    assert main(["calibrate", str(test), "--run", str(tmp_path / "empty"), "-o",
+                 str(tmp_path / "d.h5")]) == 2
+    assert "neither a caloforge run" in capsys.readouterr().err

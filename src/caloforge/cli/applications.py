@@ -14,11 +14,13 @@ from caloforge.data.showers import Showers
 from caloforge.data.validate import open_validated
 from caloforge.errors import InputError
 from caloforge.tables import write_json, write_table
-from caloforge.train.run import Run
+from caloforge.train.run import Run, load_runs
 
 __all__ = ["register"]
 
 CAL_EPILOG = """examples:
+  caloforge train --data train.h5 --out runs/flow1 --preset flow1 --members 5
+  caloforge calibrate test.h5 --run runs/flow1 -o cal.h5            # the 5-member ensemble
   caloforge calibrate test.h5 --run runs/flow1-0 --ensemble runs/flow1-1 runs/flow1-2 -o cal.h5
   caloforge calibrate test.h5 --run runs/calogan --part full -o cal.h5 --force
 
@@ -53,7 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "by golden section; sigma_L, sigma_R where -2 Delta ln L = 1. Several runs "
         "(--ensemble) are averaged as likelihoods.", epilog=CAL_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    _common(p, "run directory (Flow I suffices)", "output .h5 (columns per shower)")
+    _common(p, "run directory (Flow I suffices), or an ensemble from 'train --members K'",
+            "output .h5 (columns per shower)")
     p.add_argument("--ensemble", nargs="+", default=[], metavar="DIR",
                    help="more run directories, averaged with --run as likelihoods")
     p.add_argument("--part", choices=["flow1", "full"], default="flow1",
@@ -102,8 +105,11 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from caloforge.applications.likelihood import calibrate_showers
 
     out = check_writable(args.output, args.force)
-    run, showers = _load(args)
-    runs = [run, *(Run.load(d, device=args.device) for d in args.ensemble)]
+    runs = [r for d in [args.run, *args.ensemble] for r in load_runs(d, args.device)]
+    file, _ = open_validated(args.file, runs[0].geometry.name)
+    showers = file.read()
+    for run in runs:
+        run.check_geometry(showers, f"file '{args.file}'")
     t0 = time.perf_counter()
     res = calibrate_showers(runs, showers, args.part, args.response, args.seed)
     dt = time.perf_counter() - t0

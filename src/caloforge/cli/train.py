@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from caloforge.config import from_dict, merge
+from caloforge.errors import InputError
 from caloforge.train.caloflow import distill_caloflow, load_training_data, train_caloflow
 from caloforge.train.config import parse_duration
 from caloforge.train.engine import TrainResult
 from caloforge.train.presets import Recipe, list_recipes, load_recipe
-from caloforge.train.run import read_run_config
+from caloforge.train.run import MEMBER_PREFIX, read_run_config
 
 __all__ = ["register", "run_distill", "run_train"]
 
@@ -20,6 +21,9 @@ TRAIN_EPILOG = """examples:
   caloforge train --model caloflow --data ds1.h5 --out runs/ds1
   caloforge train --model caloflow --data ds1.h5 --out runs/ds1 --time-budget 60m
   caloforge train --model caloflow --data ds1.h5 --out runs/smoke --preset tiny --epochs 1
+  caloforge train --data calogan.h5 --out runs/flow1 --preset flow1 --members 5
+      (an ensemble: runs/flow1/member-0 ... member-4, seeds seed ... seed+4,
+       for 'caloforge calibrate FILE --run runs/flow1')
 
 An interrupted run resumes when the same command is given again (--force starts afresh).
 """
@@ -60,6 +64,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", choices=["caloflow"], default="caloflow", help="model family")
     p.add_argument("--data", required=True, help="training showers (.h5)")
     p.add_argument("--out", required=True, help="run directory")
+    p.add_argument("--members", type=int, default=1,
+                   help="train an ensemble of this many runs in OUT/member-K with seeds "
+                   "seed+K (calibration uses 5; default 1)")
     _common(p)
     p.set_defaults(func=run_train)
 
@@ -97,14 +104,22 @@ def _announce_resume(out: str, force: bool) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """Train and print one summary line."""
-    _announce_resume(args.out, args.force)
+    """Train (one run, or ``--members`` runs with consecutive seeds); a summary line each."""
+    if args.members < 1:
+        raise InputError("--members must be >= 1", "give the number of ensemble members")
     data = load_training_data(args.data, args.max_showers, args.geometry)
-    recipe = load_recipe(args.preset, data.geometry, {"train": _train_overrides(args)})
-    run, result = train_caloflow(data, args.out, recipe, force=args.force,
-                                 progress=not args.no_progress)
-    _report(f"trained caloflow ({sum(run.model.parameter_counts().values())} parameters)",
-            data.n, data.geometry, result, args.out)
+    outs = ([args.out] if args.members == 1 else
+            [str(Path(args.out) / f"{MEMBER_PREFIX}{k}") for k in range(args.members)])
+    for k, out in enumerate(outs):
+        _announce_resume(out, args.force)
+        over = _train_overrides(args)
+        if args.members > 1:
+            over["seed"] = (args.seed or 0) + k
+        recipe = load_recipe(args.preset, data.geometry, {"train": over})
+        run, result = train_caloflow(data, out, recipe, force=args.force,
+                                     progress=not args.no_progress)
+        _report(f"trained caloflow ({sum(run.model.parameter_counts().values())} parameters)",
+                data.n, data.geometry, result, out)
     return 0
 
 

@@ -33,11 +33,14 @@ from caloforge.geometry import get_geometry
 from caloforge.models.caloflow import CaloFlow, CaloFlowConfig
 from caloforge.train.engine import resolve_device
 
-__all__ = ["KINDS", "Run", "prepare_run_dir", "read_run_config", "write_run_config"]
+__all__ = ["KINDS", "MEMBER_PREFIX", "Run", "load_runs", "prepare_run_dir", "read_run_config",
+           "write_run_config"]
 
 #: Model kinds a run directory can hold, and the prefix of their weights in checkpoints.
 KINDS = {"caloflow": "", "caloflow-student": "student."}
 CONFIG = "config.yaml"
+#: Ensemble members made by ``caloforge train --members K`` live in ``OUT/member-<k>``.
+MEMBER_PREFIX = "member-"
 
 
 def read_run_config(path: str | Path) -> dict[str, Any]:
@@ -234,3 +237,20 @@ class Run:
                 "parameters": self.model.parameter_counts(),
                 "model": to_dict(self.model.config)["flow2" if self.model.has_flow2
                                                     else "flow1"]}
+
+
+def load_runs(path: str | Path, device: str = "cpu") -> list[Run]:
+    """One run, or every member of an ensemble directory (``OUT/member-<k>``, in order).
+
+    Raises:
+        InputError: neither a run directory nor an ensemble of them.
+    """
+    path = Path(path)
+    if (path / CONFIG).is_file() or not path.is_dir():
+        return [Run.load(path, device)]
+    members = sorted((p for p in path.glob(f"{MEMBER_PREFIX}*") if (p / CONFIG).is_file()),
+                     key=lambda p: int(p.name[len(MEMBER_PREFIX):] or 0))
+    if not members:
+        raise InputError(f"'{path}' is neither a caloforge run nor an ensemble of them",
+                         "pass the --out folder of 'caloforge train'")
+    return [Run.load(m, device) for m in members]
