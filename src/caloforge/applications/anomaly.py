@@ -22,9 +22,12 @@ from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
 
 from caloforge.applications.anomaly_metrics import AnomalyMetrics, anomaly_metrics
-from caloforge.applications.likelihood import deposit_response, run_log_likelihood
+from caloforge.applications.likelihood import (
+    reconstructed_energy,
+    run_log_likelihood,
+    run_response,
+)
 from caloforge.data.showers import Showers
-from caloforge.errors import InputError
 from caloforge.evaluate.classifier_inputs import low_level_vector
 from caloforge.geometry import LayeredGeometry
 from caloforge.simulate.config import load_config
@@ -45,12 +48,8 @@ def anomaly_scores(run: Run, showers: Showers, response: float | None = None,
         response: Median ``E_dep / E_inc``; default: the run's, from its training data.
         seed: Seed of the dequantisation noise.
     """
-    factor = response if response is not None else deposit_response(run)
-    deposit = showers.total_energy().astype(np.float64)
-    if np.any(deposit <= 0):
-        raise InputError(f"shower {int(np.argmin(deposit))} deposits no energy",
-                         "drop empty showers before scoring")
-    return -run_log_likelihood(run, showers, "full", seed)(deposit / factor)
+    e_rec = reconstructed_energy(showers, run_response(run, response))
+    return -run_log_likelihood(run, showers, "full", seed)(e_rec)
 
 
 def decay_distance_mm(separation_mm: float, energy_mev: float, mass_mev: float) -> float:
@@ -150,7 +149,7 @@ class _Samples:
 
 def _inputs(showers: Showers, geometry: LayeredGeometry, response: float) -> np.ndarray:
     """Low-level classifier inputs with the reconstructed (not the true) energy."""
-    return low_level_vector(showers.voxels, showers.total_energy() / response, geometry)
+    return low_level_vector(showers.voxels, reconstructed_energy(showers, response), geometry)
 
 
 def _supervised(train_bg: Showers, train_sig: Showers, geometry: LayeredGeometry,
@@ -175,7 +174,7 @@ def anomaly_study(run: Run, config: AnomalyStudyConfig | None = None,
     """
     cfg = config or AnomalyStudyConfig()
     run.require_flow2("score whole showers for anomaly detection")
-    factor = response if response is not None else deposit_response(run)
+    factor = run_response(run, response)
     samples = _Samples(run.geometry.name, cfg)
     geo = run.geometry
     points: list[AnomalyPoint] = []

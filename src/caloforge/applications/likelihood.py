@@ -21,22 +21,27 @@ from caloforge.applications.calibration import CalibrationResult, LogLikelihood,
 from caloforge.data.io import ShowerFile
 from caloforge.data.showers import Showers
 from caloforge.errors import InputError
+from caloforge.train.caloflow import deposit_response
 from caloforge.train.run import Run
 
-__all__ = ["Part", "calibrate_showers", "deposit_response", "run_log_likelihood"]
+__all__ = ["Part", "calibrate_showers", "reconstructed_energy", "run_log_likelihood",
+           "run_response"]
 
 Part = Literal["flow1", "full"]
 #: Showers read to measure a run's detector response when its config lacks it.
 RESPONSE_SHOWERS = 50_000
 
 
-def deposit_response(run: Run) -> float:
-    """Median deposited/incident energy of the run's training data (a calibration factor fitted
-    on training data, never on the showers being scored).
+def run_response(run: Run, response: float | None = None) -> float:
+    """``response`` if given, else the median deposited/incident energy of the run's training
+    data (a calibration factor fitted on training data, never on the showers being scored):
+    recorded in its config, or measured on its training file for older runs.
 
     Raises:
         InputError: the run records no response and its training file is gone.
     """
+    if response is not None:
+        return response
     data = run.config.get("data") or {}
     if data.get("response_median"):
         return float(data["response_median"])
@@ -45,16 +50,21 @@ def deposit_response(run: Run) -> float:
         raise InputError(f"run '{run.path}' records no detector response and its training file "
                          f"'{path}' is gone", "pass --response (median E_dep/E_inc)")
     showers = ShowerFile(path).read(0, RESPONSE_SHOWERS)
-    return float(np.median(showers.total_energy() / showers.energies))
+    return deposit_response({"energies": torch.as_tensor(showers.energies),
+                             "voxels": torch.as_tensor(showers.voxels)})
 
 
-def _check(run: Run, showers: Showers, part: Part) -> None:
-    run.check_geometry(showers, "the shower file")
-    if part == "full":
-        run.require_flow2("score whole showers (use part='flow1')")
-    if run.uses_theta and showers.theta is None:
-        raise InputError(f"run '{run.path}' is conditioned on the incident angle",
-                         "use a shower file with incident_theta")
+def reconstructed_energy(showers: Showers, response: float) -> np.ndarray:
+    """Deposited energy over the detector response, MeV (no use of the true energy).
+
+    Raises:
+        InputError: a shower deposits nothing.
+    """
+    deposit = showers.total_energy().astype(np.float64)
+    if np.any(deposit <= 0):
+        raise InputError(f"shower {int(np.argmin(deposit))} deposits no energy",
+                         "drop empty showers")
+    return deposit / response
 
 
 class _RunLikelihood:
@@ -62,12 +72,16 @@ class _RunLikelihood:
 
     def __init__(self, run: Run, showers: Showers, part: Part, seed: int, batch_size: int
                  ) -> None:
+        run.check_geometry(showers, "the shower file")
+        if part == "full":
+            run.require_flow2("score whole showers (use part='flow1')")
+        theta = run.angles(showers.theta, len(showers))
         self.model, self.part, self.batch_size = run.model, part, batch_size
         device = run.device
         gen = torch.Generator(device=device).manual_seed(seed)
         voxels = torch.as_tensor(showers.voxels, dtype=torch.float32, device=device)
-        self.theta = (torch.as_tensor(showers.theta, dtype=torch.float32, device=device)
-                      if run.uses_theta and showers.theta is not None else None)
+        self.theta = (None if theta is None
+                      else torch.as_tensor(theta, dtype=torch.float32, device=device))
         with torch.inference_mode():
             noisy = self.model.pre.dequantize(voxels, gen)
             self.layers = self.model.pre.layer_energies(noisy)
@@ -109,8 +123,6 @@ def run_log_likelihood(runs: Run | Sequence[Run], showers: Showers, part: Part =
     runs = [runs] if isinstance(runs, Run) else list(runs)
     if not runs:
         raise InputError("no run to evaluate", "pass --run DIR")
-    for run in runs:
-        _check(run, showers, part)
     members = [_RunLikelihood(run, showers, part, seed, batch_size) for run in runs]
     return members[0] if len(members) == 1 else ensemble(members)
 
@@ -128,10 +140,5 @@ def calibrate_showers(runs: Run | Sequence[Run], showers: Showers, part: Part = 
     """
     runs = [runs] if isinstance(runs, Run) else list(runs)
     log_like = run_log_likelihood(runs, showers, part, seed)
-    factor = response if response is not None else deposit_response(runs[0])
-    deposit = showers.total_energy().astype(np.float64)
-    if np.any(deposit <= 0):
-        bad = int(np.argmin(deposit))
-        raise InputError(f"shower {bad} deposits no energy; it cannot be calibrated",
-                         "drop empty showers")
-    return calibrate(log_like, deposit / factor, lo=lo, hi=hi, grid=grid)
+    guess = reconstructed_energy(showers, run_response(runs[0], response))
+    return calibrate(log_like, guess, lo=lo, hi=hi, grid=grid)

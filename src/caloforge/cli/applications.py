@@ -92,12 +92,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(func=run_anomaly_study)
 
 
-def _load(args: argparse.Namespace) -> tuple[Run, Showers]:
-    run = Run.load(args.run, device=args.device)
-    file, _ = open_validated(args.file, run.geometry.name)
+def _read(path: str, runs: list[Run]) -> Showers:
+    """The validated showers of ``path``, refused unless every run models their geometry."""
+    file, _ = open_validated(path, runs[0].geometry.name)
     showers = file.read()
-    run.check_geometry(showers, f"file '{args.file}'")
-    return run, showers
+    for run in runs:
+        run.check_geometry(showers, f"file '{path}'")
+    return showers
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
@@ -106,10 +107,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
 
     out = check_writable(args.output, args.force)
     runs = [r for d in [args.run, *args.ensemble] for r in load_runs(d, args.device)]
-    file, _ = open_validated(args.file, runs[0].geometry.name)
-    showers = file.read()
-    for run in runs:
-        run.check_geometry(showers, f"file '{args.file}'")
+    showers = _read(args.file, runs)
     t0 = time.perf_counter()
     res = calibrate_showers(runs, showers, args.part, args.response, args.seed)
     dt = time.perf_counter() - t0
@@ -128,13 +126,14 @@ def run_calibrate(args: argparse.Namespace) -> int:
 def run_anomaly_score(args: argparse.Namespace) -> int:
     """Score every shower; print the score quantiles."""
     from caloforge.applications.anomaly import anomaly_scores
-    from caloforge.applications.likelihood import deposit_response
+    from caloforge.applications.likelihood import reconstructed_energy, run_response
 
     out = check_writable(args.output, args.force)
-    run, showers = _load(args)
-    factor = args.response if args.response is not None else deposit_response(run)
+    run = Run.load(args.run, device=args.device)
+    showers = _read(args.file, [run])
+    factor = run_response(run, args.response)
     scores = anomaly_scores(run, showers, factor, args.seed)
-    write_table(out, {"score": scores, "e_rec": showers.total_energy() / factor},
+    write_table(out, {"score": scores, "e_rec": reconstructed_energy(showers, factor)},
                 {"score": "-log p(x | E_rec) per MeV^V", "response": factor,
                  "run": str(run.path)}, force=True)
     q = np.percentile(scores, [5, 50, 95])

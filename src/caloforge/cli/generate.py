@@ -7,7 +7,6 @@ import os
 import time
 from pathlib import Path
 
-import h5py
 import numpy as np
 from tqdm.auto import tqdm
 
@@ -17,6 +16,7 @@ from caloforge.errors import InputError
 from caloforge.simulate import load_config
 from caloforge.simulate.config import SpectrumConfig
 from caloforge.simulate.incidence import load_energies, sample_energies
+from caloforge.tables import write_table
 from caloforge.train.run import Run
 
 __all__ = ["parse_spectrum", "register", "run_generate", "run_log_prob"]
@@ -144,16 +144,15 @@ def run_generate(args: argparse.Namespace) -> int:
 
 
 def _write_values(path: Path, energies: np.ndarray, values: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    if path.suffix == ".npy":
-        with open(tmp, "wb") as f:
-            np.save(f, values)
-    elif path.suffix in (".h5", ".hdf5"):
-        with h5py.File(tmp, "w") as f:
-            f["incident_energies"] = energies.reshape(-1, 1)
-            f["log_prob"] = values
-    else:
+    if path.suffix in (".h5", ".hdf5"):
+        write_table(path, {"incident_energies": energies.reshape(-1, 1), "log_prob": values},
+                    force=True)  # the caller checked --force
+        return
+    if path.suffix != ".npy":
         raise InputError(f"unknown output type '{path.suffix}'", "write .npy or .h5")
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as f:
+        np.save(f, values)
     os.replace(tmp, path)
 
 

@@ -169,7 +169,13 @@ class Run:
                 yield slice(start, stop)
                 bar.update(stop - start)
 
-    def _theta(self, theta: np.ndarray | None, n: int) -> np.ndarray | None:
+    def angles(self, theta: np.ndarray | None, n: int) -> np.ndarray | None:
+        """The incident angles (rad) the model is conditioned on, broadcast to ``n`` showers;
+        None for a model without angles.
+
+        Raises:
+            InputError: the model needs angles and none are given.
+        """
         if not self.uses_theta:
             return None
         if theta is None:
@@ -189,7 +195,7 @@ class Run:
         energies = np.asarray(energies, dtype=np.float64).reshape(-1)
         if energies.size == 0 or not np.all(np.isfinite(energies)) or energies.min() <= 0:
             raise InputError("incident energies must be finite and > 0 MeV", "fix the energies")
-        theta = self._theta(theta, len(energies))
+        theta = self.angles(theta, len(energies))
         torch.manual_seed(seed)
         out = np.empty((len(energies), self.geometry.n_voxels), dtype=np.float32)
         for rows in self._chunks(len(energies), batch_size, progress, "generating"):
@@ -219,7 +225,7 @@ class Run:
             showers = Showers(energies, showers.voxels, showers.theta, showers.phi,
                               showers.particle, showers.geometry)
         self.check_geometry(showers, "the shower file")
-        theta = self._theta(showers.theta, len(showers))
+        theta = self.angles(showers.theta, len(showers))
         gen = torch.Generator(device=self.device).manual_seed(seed)
         out = np.empty(len(showers))
         for rows in self._chunks(len(showers), batch_size, progress, "log-prob"):
