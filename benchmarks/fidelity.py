@@ -144,9 +144,19 @@ def main() -> None:
     p.add_argument("--tag", default="")
     p.add_argument("--no-timing", action="store_true", help="skip the CPU student timing")
     p.add_argument("--stop-after-training", action="store_true")
+    p.add_argument("--teacher-batch", type=int, help="teacher batch size (default: preset's)")
+    p.add_argument("--teacher-lr", type=float, help="teacher peak learning rate")
+    p.add_argument("--student-batch", type=int, help="distillation batch size")
+    p.add_argument("--student-lr", type=float, help="distillation peak learning rate")
+    p.add_argument("--time-export", type=Path, metavar="DIR",
+                   help="only time an exported student (see --export-student) on this machine's "
+                        "CPU and add the table to the JSON of --tag")
     p.add_argument("--export-student", type=Path,
                    help="copy the student run here with half-precision weights in <= 16 MB parts")
     args = p.parse_args()
+    if args.time_export:
+        time_export(args)
+        return
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
@@ -156,9 +166,11 @@ def main() -> None:
     data = load_training_data(train)
     recipe = load_recipe(args.preset, data.geometry, {
         "train": {"epochs": 10_000, "time_budget_s": parse_duration(args.teacher_budget),
-                  "snapshots_s": curve, "device": args.device, "patience": 0},
+                  "snapshots_s": curve, "device": args.device, "patience": 0,
+                  **_given(batch_size=args.teacher_batch, lr=args.teacher_lr)},
         "distill_train": {"epochs": 10_000, "patience": 0, "device": args.device,
-                          "time_budget_s": parse_duration(args.student_budget)}})
+                          "time_budget_s": parse_duration(args.student_budget),
+                          **_given(batch_size=args.student_batch, lr=args.student_lr)}})
     teacher, t_res = train_caloflow(data, work / "teacher", recipe, progress=False)
     student, s_res = distill_caloflow(work / "teacher", data, work / "student", recipe,
                                       progress=False)
@@ -199,18 +211,48 @@ def main() -> None:
                                                                            "test": 202},
                  "note": "caloforge reference data (its simulator), not Geant4; classifier "
                          "protocol 'fast'", "wall_minutes": (time.perf_counter() - t_start) / 60},
-        "training": {"teacher_minutes": t_res.train_seconds / 60, "teacher_epochs": t_res.epochs,
+        "training": {"teacher_batch": recipe.train.batch_size, "teacher_lr": recipe.train.lr,
+                     "student_batch": recipe.distill_train.batch_size,
+                     "student_lr": recipe.distill_train.lr,
+                     "teacher_minutes": t_res.train_seconds / 60, "teacher_epochs": t_res.epochs,
                      "student_minutes": s_res.train_seconds / 60, "student_epochs": s_res.epochs,
                      "parameters": {"teacher": teacher.model.parameter_counts(),
                                     "student": student.model.parameter_counts()}},
         "metrics": table, "learning_curve": learning, "student_timing_cpu": timing}
     print(json.dumps({k: out[k] for k in ("training", "metrics", "learning_curve",
                                          "student_timing_cpu")}, indent=1))
+    path = _results_path(args.tag)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    name = "fidelity" + (f"-{re.sub(r'[^a-z0-9-]', '', args.tag.lower())}" if args.tag else "")
-    path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(out, indent=2) + "\n")
     print(f"wrote {path}")
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    """The keyword arguments that were given (not None)."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _results_path(tag: str) -> Path:
+    name = "fidelity" + (f"-{re.sub(r'[^a-z0-9-]', '', tag.lower())}" if tag else "")
+    return RESULTS / f"{name}.json"
+
+
+def time_export(args: argparse.Namespace) -> None:
+    """CPU timing of a student trained elsewhere (weights moved in float16, run in float32),
+    added to that run's JSON table."""
+    path = _results_path(args.tag)
+    out = json.loads(path.read_text())
+    run = Run.load(import_run(args.time_export, args.work / "imported-student"), device="cpu")
+    test = simulate(args.work / "test.h5", args.test_n, seed=202)
+    out["student_timing_cpu"] = student_timing(run, test, [int(c) for c in
+                                                          args.chunks.split(",")], args.threads)
+    out["meta"]["student_timing_note"] = (
+        f"trained student weights from the {out['meta']['device']} run, moved in float16 and run "
+        f"in float32 on {platform.processor() or platform.machine()} ({os.cpu_count()} cpus); a "
+        "batch of 10,000 ds1 showers sampled in chunks of 'chunk'")
+    path.write_text(json.dumps(out, indent=2) + "\n")
+    print(json.dumps(out["student_timing_cpu"], indent=1))
+    print(f"updated {path}")
 
 
 if __name__ == "__main__":
