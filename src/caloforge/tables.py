@@ -18,7 +18,7 @@ import numpy as np
 
 from caloforge.errors import InputError
 
-__all__ = ["read_table", "write_json", "write_table"]
+__all__ = ["read_table", "write_json", "write_table", "write_text"]
 
 
 def write_table(path: str | Path, columns: Mapping[str, np.ndarray],
@@ -104,9 +104,14 @@ def write_json(path: str | Path, data: Any) -> Path:
         >>> out.read_text().split()
         ['{', '"r30":', 'null', '}']
     """
+    return write_text(path, json.dumps(_finite(data), indent=1, default=float) + "\n")
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` atomically (a temporary file beside ``path``, then a rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(_finite(data), indent=1, default=float) + "\n")
+    tmp.write_text(text)
     os.replace(tmp, path)
     return path

@@ -4,8 +4,6 @@ VEGAS and flat sampling."""
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 from tqdm.auto import tqdm
 
@@ -15,6 +13,7 @@ from caloforge.integrate.compare import METHODS, PROCESSES, compare, get_process
 from caloforge.integrate.events import plot_distributions, write_events
 from caloforge.integrate.methods import NISConfig, nis
 from caloforge.integrate.processes import MultiChannelProcess
+from caloforge.tables import write_json
 
 __all__ = ["register", "run"]
 
@@ -89,5 +88,5 @@ def run(args: argparse.Namespace) -> int:
         plot_distributions(args.plot, observables, batch.weights, f"{process.name}, NIS")
         print(f"plot: {args.plot}")
     if args.json:
-        Path(args.json).write_text(json.dumps([r.to_json() for r in results], indent=2) + "\n")
+        write_json(args.json, [r.to_json() for r in results])
     return 0

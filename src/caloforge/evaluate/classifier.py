@@ -26,16 +26,24 @@ sample size with every AUC.
 from __future__ import annotations
 
 import copy
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
+import h5py
 import numpy as np
 import torch
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import roc_auc_score, roc_curve
 from tqdm.auto import tqdm
 
-__all__ = ["PROTOCOLS", "ClassifierProtocol", "ClassifierResult", "run_classifier"]
+from caloforge.evaluate.classifier_inputs import RowSource, as_rows
+
+__all__ = ["BLOCK_BYTES", "PROTOCOLS", "ClassifierProtocol", "ClassifierResult", "run_classifier"]
+
+#: Size of one block of classifier inputs in memory (the inputs live in a temporary file).
+BLOCK_BYTES = 16 * 2**20
 
 
 @dataclass(frozen=True)
@@ -95,39 +103,75 @@ def _split(rows: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
     return [rows[idx[:a]], rows[idx[a:b]], rows[idx[b:]]]
 
 
-def _gather(reference: np.ndarray, generated: np.ndarray, index: list[list[np.ndarray]]
-            ) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """One float32 matrix holding the train, test and validation rows in that order (each split
-    reference rows first), filled in chunks so that no second full copy is made."""
-    splits = list(zip(*index, strict=True))
-    total = sum(len(r) + len(g) for r, g in splits)
-    x = np.empty((total, reference.shape[1]), dtype=np.float32)
-    y = np.empty(total, dtype=np.float32)
-    pos, bounds = 0, []
-    for r, g in splits:
-        for source, rows, label in ((reference, r, 1.0), (generated, g, 0.0)):
-            for k in range(0, len(rows), 10_000):
-                part = rows[k : k + 10_000]
-                x[pos : pos + len(part)] = source[part]
-                y[pos : pos + len(part)] = label
-                pos += len(part)
-        bounds.append(pos)
-    return x, y, bounds[:-1]
+class _Blocks:
+    """The inputs of the three splits, dealt at random into blocks of at most ``BLOCK_BYTES``
+    in a temporary HDF5 file (one streaming pass over each source), so a block is a random mix of
+    both classes and only one block per split is in memory at a time."""
 
+    def __init__(self, sources: list[RowSource], index: list[list[np.ndarray]], width: int,
+                 rng: np.random.Generator, folder: str) -> None:
+        self.rows = max(1000, BLOCK_BYTES // (4 * width))
+        self._h5 = h5py.File(f"{folder}/inputs.h5", "w")
+        self.names: list[list[str]] = []
+        counts = [sum(len(index[c][s]) for c in range(2)) for s in range(3)]
+        for s, n in enumerate(counts):
+            names = [f"{s}/{b}" for b in range(max(1, -(-n // self.rows)))]
+            for name in names:
+                self._h5.create_dataset(f"{name}/x", (0, width), np.float32,
+                                        maxshape=(None, width), chunks=(256, width))
+                self._h5.create_dataset(f"{name}/y", (0,), np.float32, maxshape=(None,))
+            self.names.append(names)
+        for c, (source, label) in enumerate(zip(sources, (1.0, 0.0), strict=True)):
+            target = np.full(len(source), -1, dtype=np.int64)
+            for s, rows in enumerate(index[c]):
+                target[rows] = s * 1_000_000 + rng.integers(0, len(self.names[s]), len(rows))
+            for start in range(0, len(source), self.rows):
+                stop = min(start + self.rows, len(source))
+                where = target[start:stop]
+                if not (where >= 0).any():
+                    continue
+                x = source.read(start, stop)
+                for key in np.unique(where[where >= 0]):
+                    self._append(f"{key // 1_000_000}/{key % 1_000_000}", x[where == key], label)
+        self._cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 
-def _standardise_inplace(x: np.ndarray, train: np.ndarray, chunk: int = 10_000) -> None:
-    """Scale ``x`` in place by the training rows' mean and width (chunked float64 sums)."""
-    total = np.zeros(x.shape[1])
-    squares = np.zeros(x.shape[1])
-    for k in range(0, len(train), chunk):
-        part = train[k : k + chunk].astype(np.float64)
-        total += part.sum(axis=0)
-        squares += np.square(part).sum(axis=0)
-    mean = total / len(train)
-    std = np.sqrt(np.maximum(squares / len(train) - mean**2, 0.0)) + 1e-6
-    for k in range(0, len(x), chunk):
-        x[k : k + chunk] -= mean.astype(np.float32)
-        x[k : k + chunk] /= std.astype(np.float32)
+    def _append(self, name: str, x: np.ndarray, label: float) -> None:
+        xs, ys = self._h5[f"{name}/x"], self._h5[f"{name}/y"]
+        n = len(xs)
+        xs.resize(n + len(x), axis=0)
+        ys.resize(n + len(x), axis=0)
+        xs[n:] = x
+        ys[n:] = label
+
+    def load(self, name: str, device: torch.device, scale: tuple[np.ndarray, np.ndarray] | None
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One block as tensors (kept when its split has a single block)."""
+        if name in self._cache:
+            return self._cache[name]
+        x = self._h5[f"{name}/x"][:]
+        if scale is not None:
+            x -= scale[0]
+            x /= scale[1]
+        out = torch.from_numpy(x).to(device), torch.from_numpy(self._h5[f"{name}/y"][:]).to(device)
+        if len(self.names[int(name.split("/")[0])]) == 1:
+            self._cache[name] = out
+        return out
+
+    def scale(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and width of the training rows (float64 sums over the blocks)."""
+        total, squares, n = 0.0, 0.0, 0
+        for name in self.names[0]:
+            x = self._h5[f"{name}/x"][:].astype(np.float64)
+            total = total + x.sum(axis=0)
+            squares = squares + np.square(x).sum(axis=0)
+            n += len(x)
+        mean = np.asarray(total) / n
+        std = np.sqrt(np.maximum(np.asarray(squares) / n - mean**2, 0.0)) + 1e-6
+        return mean.astype(np.float32), std.astype(np.float32)
+
+    def close(self) -> None:
+        self._cache.clear()
+        self._h5.close()
 
 
 def _predict(model: torch.nn.Module, x: torch.Tensor, batch: int = 10_000) -> np.ndarray:
@@ -142,11 +186,18 @@ def _bce(p: np.ndarray, y: np.ndarray) -> float:
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
-def run_classifier(reference: np.ndarray, generated: np.ndarray, mode: str = "cls-low",
-                   protocol: str | ClassifierProtocol = "fast", seed: int = 0,
-                   progress: bool = False, n_bootstrap: int = 100,
+def run_classifier(reference: np.ndarray | RowSource, generated: np.ndarray | RowSource,
+                   mode: str = "cls-low", protocol: str | ClassifierProtocol = "fast",
+                   seed: int = 0, progress: bool = False, n_bootstrap: int = 100,
                    device: str | None = None) -> ClassifierResult:
     """Train and evaluate a classifier between two input matrices (rows = showers).
+
+    The inputs are dealt into blocks of at most ``BLOCK_BYTES`` in a temporary file and read
+    back one block at a time, so memory does not grow with the number of showers (a matrix or a
+    :class:`~caloforge.evaluate.classifier_inputs.RowSource` built on demand, e.g. from a
+    feature table on disk). Each epoch visits the training blocks in random order and shuffles
+    within each; with one block per split (up to ``BLOCK_BYTES`` of inputs) this is plain
+    shuffled mini-batch training.
 
     Arguments:
         reference: Reference inputs (label 1), ``(N_r, D)``.
@@ -165,42 +216,22 @@ def run_classifier(reference: np.ndarray, generated: np.ndarray, mode: str = "cl
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
-    n = min(len(reference), len(generated))
-    chosen = [rng.permutation(len(a))[:n] for a in (reference, generated)]
+    sources = [as_rows(reference), as_rows(generated)]
+    n = min(len(sources[0]), len(sources[1]))
+    chosen = [np.sort(rng.permutation(len(a))[:n]) for a in sources]
     index = [_split(c, rng) for c in chosen]
-    x, y, bounds = _gather(reference, generated, index)
-    x_tr, x_te, x_va = np.split(x, bounds)  # views: no copies of the inputs
-    y_tr, y_te, y_va = np.split(y, bounds)
-    if proto.standardise:
-        _standardise_inplace(x, x_tr)
+    width = sources[0].read(0, 1).shape[1]
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    xt, yt, x_test, x_val = (torch.from_numpy(np.ascontiguousarray(a)).to(dev)
-                             for a in (x_tr, y_tr, x_te, x_va))
-    model = _mlp(xt.shape[1], proto.hidden).to(dev)
-    optim = torch.optim.Adam(model.parameters(), lr=proto.lr)
-    loss_fn = torch.nn.BCEWithLogitsLoss()
-    gen_t = torch.Generator().manual_seed(seed)
-    best_acc, best_epoch, best_state, epochs_run = -1.0, 0, None, 0
-    for epoch in tqdm(range(proto.epochs), disable=not progress, desc=f"{mode} ({proto.name})"):
-        model.train()
-        order = torch.randperm(len(xt), generator=gen_t).to(dev)
-        for i in range(0, len(xt), proto.batch_size):
-            batch = order[i : i + proto.batch_size]
-            optim.zero_grad()
-            loss = loss_fn(model(xt[batch]).squeeze(1), yt[batch])
-            loss.backward()
-            optim.step()
-        epochs_run = epoch + 1
-        acc = float(((_predict(model, x_test) > 0.5) == y_te).mean())
-        if acc > best_acc:
-            best_acc, best_epoch, best_state = acc, epoch + 1, copy.deepcopy(model.state_dict())
-        elif proto.patience is not None and epoch + 1 - best_epoch >= proto.patience:
-            break
-    assert best_state is not None
-    model.load_state_dict(best_state)
+    with tempfile.TemporaryDirectory(prefix="caloforge-classifier-") as folder:
+        blocks = _Blocks(sources, index, width, rng, folder)
+        try:
+            best_epoch, epochs_run, (p_test, y_te), (p_raw, y_va) = _train(
+                blocks, width, proto, dev, seed, progress, mode)
+        finally:
+            blocks.close()
     iso = IsotonicRegression(out_of_bounds="clip", y_min=1e-6, y_max=1 - 1e-6)
-    iso.fit(_predict(model, x_test), y_te)
-    p_val = iso.predict(_predict(model, x_val))
+    iso.fit(p_test, y_te)
+    p_val = iso.predict(p_raw)
     auc = float(roc_auc_score(y_va, p_val))
     boots = []
     for _ in range(n_bootstrap):
@@ -215,3 +246,47 @@ def run_classifier(reference: np.ndarray, generated: np.ndarray, mode: str = "cl
         accuracy=float(((p_val > 0.5) == y_va).mean()), best_epoch=best_epoch,
         epochs_run=epochs_run, n_per_class=n, seconds=time.perf_counter() - t0,
         roc_fpr=fpr[keep].round(5).tolist(), roc_tpr=tpr[keep].round(5).tolist())
+
+
+def _predict_split(model: torch.nn.Module, blocks: _Blocks, split: int, device: torch.device,
+                   scale: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Predictions and labels of one split, block by block."""
+    preds, labels = [], []
+    for name in blocks.names[split]:
+        x, y = blocks.load(name, device, scale)
+        preds.append(_predict(model, x))
+        labels.append(y.double().cpu().numpy())
+    return np.concatenate(preds), np.concatenate(labels)
+
+
+def _train(blocks: _Blocks, width: int, proto: ClassifierProtocol, dev: torch.device,
+           seed: int, progress: bool, mode: str) -> tuple[Any, ...]:
+    """Best epoch, epochs run, and the best model's test and validation predictions."""
+    scale = blocks.scale() if proto.standardise else None
+    model = _mlp(width, proto.hidden).to(dev)
+    optim = torch.optim.Adam(model.parameters(), lr=proto.lr)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    gen_t = torch.Generator().manual_seed(seed)
+    best_acc, best_epoch, best_state, epochs_run = -1.0, 0, None, 0
+    for epoch in tqdm(range(proto.epochs), disable=not progress, desc=f"{mode} ({proto.name})"):
+        model.train()
+        for b in torch.randperm(len(blocks.names[0]), generator=gen_t).tolist():
+            xt, yt = blocks.load(blocks.names[0][b], dev, scale)
+            order = torch.randperm(len(xt), generator=gen_t).to(dev)
+            for i in range(0, len(xt), proto.batch_size):
+                batch = order[i : i + proto.batch_size]
+                optim.zero_grad()
+                loss = loss_fn(model(xt[batch]).squeeze(1), yt[batch])
+                loss.backward()
+                optim.step()
+        epochs_run = epoch + 1
+        p_test, y_te = _predict_split(model, blocks, 1, dev, scale)
+        acc = float(((p_test > 0.5) == y_te).mean())
+        if acc > best_acc:
+            best_acc, best_epoch, best_state = acc, epoch + 1, copy.deepcopy(model.state_dict())
+        elif proto.patience is not None and epoch + 1 - best_epoch >= proto.patience:
+            break
+    assert best_state is not None
+    model.load_state_dict(best_state)
+    return (best_epoch, epochs_run, _predict_split(model, blocks, 1, dev, scale),
+            _predict_split(model, blocks, 2, dev, scale))

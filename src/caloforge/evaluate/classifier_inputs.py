@@ -15,12 +15,16 @@ cls-high           ``[log10 E_inc, log10 (E_layer + 1e-8), EC / 100, widths / 10
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 
+from caloforge.evaluate.feature_table import FeatureTable
 from caloforge.evaluate.features import HighLevelFeatures, apply_threshold
 from caloforge.geometry import LayeredGeometry
 
-__all__ = ["CLASSIFIER_MODES", "high_level_vector", "low_level_vector"]
+__all__ = ["CLASSIFIER_MODES", "ArrayRows", "HighLevelRows", "RowSource", "as_rows",
+           "high_level_vector", "low_level_vector"]
 
 CLASSIFIER_MODES = ("cls-low", "cls-low-normed", "cls-high")
 
@@ -74,3 +78,60 @@ def high_level_vector(features: HighLevelFeatures, with_theta: bool = False) -> 
     if with_theta and features.theta is not None:
         parts.append(features.theta[:, None])
     return np.concatenate(parts, axis=1).astype(np.float32)
+
+
+class RowSource(Protocol):
+    """Classifier inputs read block by block (rows = showers, float32)."""
+
+    def __len__(self) -> int: ...
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop``."""
+        ...
+
+
+class ArrayRows:
+    """A :class:`RowSource` over a matrix in memory."""
+
+    def __init__(self, x: np.ndarray) -> None:
+        self.x = x
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        return np.asarray(self.x[start:stop], dtype=np.float32)
+
+
+class HighLevelRows:
+    """The ``cls-high`` vectors of a :class:`FeatureTable`, built block by block on demand.
+
+    Example:
+        >>> from caloforge.data import Showers
+        >>> from caloforge.evaluate.features import compute_features
+        >>> from caloforge.geometry import get_geometry
+        >>> f = compute_features(Showers(np.array([1e3]), np.ones((1, 368))),
+        ...                      get_geometry("ds1-photons"))
+        >>> table = FeatureTable(f.layers, f.angular_layers); table.append(f)
+        >>> HighLevelRows(table).read(0, 1).shape
+        (1, 30)
+    """
+
+    def __init__(self, table: FeatureTable, with_theta: bool = False) -> None:
+        self.table = table
+        self.with_theta = with_theta
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        return high_level_vector(self.table.chunk(start, stop), self.with_theta)
+
+    def matrix(self) -> np.ndarray:
+        """All rows in memory (for FPD/KPD)."""
+        return self.read(0, len(self))
+
+
+def as_rows(x: np.ndarray | RowSource) -> RowSource:
+    """A :class:`RowSource` for a matrix or a source."""
+    return ArrayRows(x) if isinstance(x, np.ndarray) else x

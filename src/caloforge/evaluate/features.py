@@ -9,15 +9,15 @@ voxels at or below the threshold). Voxels below the readout threshold are zeroed
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
 from caloforge.data.showers import Showers
 from caloforge.geometry import CylindricalGeometry, LayeredGeometry
 
-__all__ = ["HighLevelFeatures", "apply_threshold", "compute_features", "layer_labels"]
+__all__ = ["HighLevelFeatures", "angular_layer_labels", "apply_threshold", "compute_features",
+           "feature_columns", "layer_labels"]
 
 _EPS = 1e-16
 
@@ -35,6 +35,12 @@ def layer_labels(geometry: LayeredGeometry) -> list[int]:
     if isinstance(geometry, CylindricalGeometry):
         return list(geometry.layer_ids)
     return list(range(geometry.n_layers))
+
+
+def angular_layer_labels(geometry: LayeredGeometry) -> list[int]:
+    """Names of the layers with eta/phi features (binned in alpha, or every cartesian layer)."""
+    labels = layer_labels(geometry)
+    return [labels[j] for j in _angular_layers(geometry)]
 
 
 def _angular_layers(geometry: LayeredGeometry) -> list[int]:
@@ -73,58 +79,36 @@ class HighLevelFeatures:
     def __len__(self) -> int:
         return len(self.e_inc)
 
-    def compact(self) -> HighLevelFeatures:
-        """A copy with the per-layer arrays in float32 (energies stay float64), to keep large
-        samples small in memory; the metrics cast back where they sum."""
-        kwargs = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, np.ndarray) and value.ndim == 2:
-                value = value.astype(np.float32)
-            kwargs[f.name] = value
-        return HighLevelFeatures(**kwargs)
-
-    def subset(self, index: np.ndarray) -> HighLevelFeatures:
-        """The features of the selected showers."""
-        kwargs = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            kwargs[f.name] = value[index] if isinstance(value, np.ndarray) else value
-        return HighLevelFeatures(**kwargs)
-
-    @classmethod
-    def concatenate(cls, parts: Iterable[HighLevelFeatures],
-                    consume: bool = False) -> HighLevelFeatures:
-        """Join features of consecutive chunks; ``consume`` releases each field of the parts
-        once joined, so the peak memory is one copy plus one field."""
-        parts = list(parts)
-        kwargs = {}
-        for f in fields(cls):
-            values = [getattr(p, f.name) for p in parts]
-            if isinstance(values[0], np.ndarray):
-                kwargs[f.name] = np.concatenate(values)
-                if consume:
-                    del values
-                    for p in parts:
-                        object.__setattr__(p, f.name, None)
-            else:
-                kwargs[f.name] = values[0]
-        return cls(**kwargs)
-
     def named(self) -> dict[str, np.ndarray]:
         """Every 1-D feature by name, in the order of the CaloChallenge plots."""
-        out = {"E_tot/E_inc": self.e_tot / self.e_inc}
-        for j, label in enumerate(self.layers):
-            out[f"E_layer_{label}"] = self.e_layer[:, j]
-        for name, arr in (("EC_eta", self.ec_eta), ("EC_phi", self.ec_phi),
-                          ("width_eta", self.width_eta), ("width_phi", self.width_phi)):
-            for j, label in enumerate(self.angular_layers):
-                out[f"{name}_{label}"] = arr[:, j]
-        for name, arr in (("EC_r", self.ec_r), ("width_r", self.width_r),
-                          ("sparsity", self.sparsity)):
-            for j, label in enumerate(self.layers):
-                out[f"{name}_{label}"] = arr[:, j]
+        out = {}
+        for name, (field, column) in feature_columns(self.layers, self.angular_layers).items():
+            if field is None:
+                out[name] = self.e_tot / self.e_inc
+            else:
+                out[name] = getattr(self, field)[:, column]
         return out
+
+
+def feature_columns(layers: list[int], angular_layers: list[int]
+                    ) -> dict[str, tuple[str | None, int | None]]:
+    """Name of every 1-D feature -> (field, column); ``E_tot/E_inc`` maps to ``(None, None)``.
+
+    Example:
+        >>> list(feature_columns([0, 1], [1]))[:4]
+        ['E_tot/E_inc', 'E_layer_0', 'E_layer_1', 'EC_eta_1']
+    """
+    out: dict[str, tuple[str | None, int | None]] = {"E_tot/E_inc": (None, None)}
+    for j, label in enumerate(layers):
+        out[f"E_layer_{label}"] = ("e_layer", j)
+    for name, field in (("EC_eta", "ec_eta"), ("EC_phi", "ec_phi"),
+                        ("width_eta", "width_eta"), ("width_phi", "width_phi")):
+        for j, label in enumerate(angular_layers):
+            out[f"{name}_{label}"] = (field, j)
+    for name, field in (("EC_r", "ec_r"), ("width_r", "width_r"), ("sparsity", "sparsity")):
+        for j, label in enumerate(layers):
+            out[f"{name}_{label}"] = (field, j)
+    return out
 
 
 def compute_features(showers: Showers, geometry: LayeredGeometry,

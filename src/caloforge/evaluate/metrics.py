@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from caloforge.evaluate.classifier import ClassifierResult, run_classifier
-from caloforge.evaluate.classifier_inputs import high_level_vector, low_level_vector
+from caloforge.evaluate.classifier_inputs import HighLevelRows, RowSource, low_level_vector
 from caloforge.evaluate.distances import DistanceResult, fpd, kpd
 from caloforge.evaluate.histograms import (
     FeatureComparison,
@@ -123,25 +123,21 @@ def compare_samples(ref: Sample, gen: Sample, geometry: LayeredGeometry, modes: 
     thr = geometry.readout_threshold_mev if threshold is None else threshold
     out = MetricSet()
     if "hist" in modes:
-        r_named, g_named = ref.features.named(), gen.features.named()
-        for name, r_values in r_named.items():
+        for name in ref.features.names():  # one feature in memory at a time
+            r_values = ref.features.feature(name)
             bins = feature_bins(name, r_values, geometry, thr)
-            out.histograms.append(compare_feature(name, r_values, g_named[name], bins, rng,
-                                                  n_bootstrap))
+            out.histograms.append(compare_feature(name, r_values, gen.features.feature(name),
+                                                  bins, rng, n_bootstrap))
         out.histograms += _per_energy(ref, gen, geometry, rng, n_bootstrap)
-    theta = ref.features.theta is not None and gen.features.theta is not None
-    high = None
-    if {"cls-high", "fpd", "kpd"} & set(modes):  # computed once for the classifier and FPD/KPD
-        high = (high_level_vector(ref.features), high_level_vector(gen.features))
+    theta = ref.features.has("theta") and gen.features.has("theta")
+    high = (HighLevelRows(ref.features, theta), HighLevelRows(gen.features, theta))
     for mode in ("cls-low", "cls-low-normed", "cls-high"):
         if mode not in modes:
             continue
-        if mode == "cls-high":
-            assert high is not None
+        xr: np.ndarray | RowSource
+        xg: np.ndarray | RowSource
+        if mode == "cls-high":  # built block by block from the feature tables on disk
             xr, xg = high
-            if theta:
-                xr = np.column_stack([xr, ref.features.theta.astype(np.float32)])
-                xg = np.column_stack([xg, gen.features.theta.astype(np.float32)])
         else:
             if ref.voxels is None or gen.voxels is None:
                 raise ValueError(f"{mode} needs the voxels: load the samples with keep_voxels")
@@ -151,12 +147,13 @@ def compare_samples(ref: Sample, gen: Sample, geometry: LayeredGeometry, modes: 
             xg = low_level_vector(gen.voxels, gen.features.e_inc, geometry, normed, thr,
                                   gen.features.theta if theta else None)
         out.classifiers.append(run_classifier(xr, xg, mode, protocol, seed, progress))
-    if high is not None and ("fpd" in modes or "kpd" in modes):
-        xr, xg = high
+    if "fpd" in modes or "kpd" in modes:  # the high-level vectors without conditions
+        mr = HighLevelRows(ref.features).matrix()
+        mg = HighLevelRows(gen.features).matrix()
         if "fpd" in modes:
-            out.distances.append(fpd(xr, xg, seed=seed))
+            out.distances.append(fpd(mr, mg, seed=seed))
         if "kpd" in modes:
-            out.distances.append(kpd(xr, xg, seed=seed))
+            out.distances.append(kpd(mr, mg, seed=seed))
     if "physics" in modes and ref.physics is not None and gen.physics is not None:
         r_named, g_named = ref.physics.named(), gen.physics.named()
         for name, r_values in r_named.items():

@@ -50,8 +50,7 @@ def _hist_with_ratio(fig: plt.Figure, spec: object, ref: np.ndarray, gen: np.nda
 
 def _family_figure(ref: Sample, gen: Sample, geometry: LayeredGeometry, family: str,
                    threshold: float, path: Path) -> Path | None:
-    r_named, g_named = ref.features.named(), gen.features.named()
-    names = [n for n in r_named if n.rpartition("_")[0] == family]
+    names = [n for n in ref.features.names() if n.rpartition("_")[0] == family]
     if not names:
         return None
     if len(names) > MAX_PANELS:
@@ -61,9 +60,10 @@ def _family_figure(ref: Sample, gen: Sample, geometry: LayeredGeometry, family: 
     fig = plt.figure(figsize=(3.0 * cols, 2.6 * rows))
     outer = fig.add_gridspec(rows, cols, hspace=0.45, wspace=0.3)
     for k, name in enumerate(names):
-        bins = feature_bins(name, r_named[name], geometry, threshold)
-        _hist_with_ratio(fig, outer[k // cols, k % cols], r_named[name], g_named[name], bins,
-                         name)
+        r_values = ref.features.feature(name)
+        bins = feature_bins(name, r_values, geometry, threshold)
+        _hist_with_ratio(fig, outer[k // cols, k % cols], r_values, gen.features.feature(name),
+                         bins, name)
     fig.axes[0].legend(fontsize=7)
     fig.savefig(path, dpi=90, bbox_inches="tight")
     plt.close(fig)
@@ -83,7 +83,7 @@ def _etot(ref: Sample, gen: Sample, geometry: LayeredGeometry, path: Path) -> Pa
 
 
 def _mean_per_layer(ref: Sample, gen: Sample, path: Path) -> Path:
-    r, g = ref.features.e_layer.mean(axis=0), gen.features.e_layer.mean(axis=0)
+    r, g = ref.features.mean("e_layer"), gen.features.mean("e_layer")
     x = np.arange(len(r) + 1)
     fig, (ax, rax) = plt.subplots(2, 1, figsize=(5, 4), sharex=True,
                                   gridspec_kw={"height_ratios": (3, 1), "hspace": 0.05})

@@ -17,6 +17,7 @@ from caloforge.evaluate.plots import plot_all
 from caloforge.evaluate.report import write_report
 from caloforge.evaluate.sample import Sample, load_samples
 from caloforge.geometry import LayeredGeometry
+from caloforge.tables import write_text
 
 __all__ = ["EvaluationResult", "evaluate_files", "parse_modes"]
 
@@ -147,10 +148,8 @@ def evaluate_files(reference: str | Path, generated: str | Path, out_dir: str | 
         "versions": _versions(__version__),
         "seconds": round(time.perf_counter() - t0, 2),
     }
-    metrics_path = out / "metrics.json"
-    tmp = metrics_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(metrics, indent=2, default=float) + "\n")
-    tmp.replace(metrics_path)
+    metrics_path = write_text(out / "metrics.json",
+                              json.dumps(metrics, indent=2, default=float) + "\n")
     report = write_report(metrics, plot_paths, out / "report.html")
     return EvaluationResult(metrics, metrics_path, report, plot_paths)
 

@@ -1,9 +1,11 @@
 """Read a shower file once, chunk by chunk, into what the metrics need.
 
-Features and physics observables are computed per chunk, so memory grows with N only through
-the small per-shower feature table, unless the voxels themselves are kept (low-level
-classifier). With ``split=True`` the showers are dealt at random (seeded) into two halves: the
-reference floor ("Geant4 vs Geant4") compares them with the same metrics.
+Features and physics observables are computed per chunk. The high-level features go to a
+:class:`~caloforge.evaluate.feature_table.FeatureTable` on disk, so with the ``hist``,
+``cls-high`` metrics memory does not grow with N; the physics observables (a few numbers and
+profiles per shower) and, for the low-level classifier, the voxels stay in memory.
+With ``split=True`` the showers are dealt at random (seeded) into two halves: the reference
+floor ("Geant4 vs Geant4") compares them with the same metrics.
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ from tqdm.auto import tqdm
 
 from caloforge.data.io import ShowerFile
 from caloforge.data.validate import check_values
-from caloforge.evaluate.features import HighLevelFeatures, compute_features
+from caloforge.evaluate.feature_table import FeatureTable
+from caloforge.evaluate.features import (
+    HighLevelFeatures,
+    angular_layer_labels,
+    compute_features,
+    layer_labels,
+)
 from caloforge.evaluate.physics import PhysicsObservables, compute_physics
 from caloforge.geometry import LayeredGeometry
 
@@ -32,7 +40,7 @@ class Sample:
     """What the metrics use of one sample of showers."""
 
     name: str
-    features: HighLevelFeatures
+    features: FeatureTable
     physics: PhysicsObservables | None = None
     voxels: np.ndarray | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -46,31 +54,29 @@ class Sample:
         physics = [p.physics for p in parts if p.physics is not None]
         voxels = [p.voxels for p in parts if p.voxels is not None]
         return cls(name=name,
-                   features=HighLevelFeatures.concatenate(p.features for p in parts),
+                   features=FeatureTable.join([p.features for p in parts]),
                    physics=PhysicsObservables.concatenate(physics) if physics else None,
                    voxels=np.concatenate(voxels) if voxels else None,
                    metadata=parts[0].metadata)
 
 
 class _Accumulator:
-    def __init__(self, keep_voxels: bool) -> None:
-        self.features: list[HighLevelFeatures] = []
+    def __init__(self, keep_voxels: bool, geometry: LayeredGeometry) -> None:
+        self.features = FeatureTable(layer_labels(geometry), angular_layer_labels(geometry))
         self.physics: list[PhysicsObservables] = []
         self.voxels: list[np.ndarray] | None = [] if keep_voxels else None
 
     def add(self, features: HighLevelFeatures, physics: PhysicsObservables | None,
             voxels: np.ndarray) -> None:
-        self.features.append(features.compact())
+        self.features.append(features)
         if physics is not None:
             self.physics.append(physics)
         if self.voxels is not None:
             self.voxels.append(np.asarray(voxels, dtype=np.float32))
 
     def sample(self, name: str, metadata: dict[str, Any]) -> Sample:
-        features = HighLevelFeatures.concatenate(self.features, consume=True)
-        self.features.clear()
         return Sample(
-            name=name, features=features,
+            name=name, features=self.features,
             physics=PhysicsObservables.concatenate(self.physics) if self.physics else None,
             voxels=np.concatenate(self.voxels) if self.voxels else None, metadata=metadata)
 
@@ -106,7 +112,7 @@ def load_samples(path: str | Path, geometry: LayeredGeometry, *, threshold: floa
         chunk_size = int(np.clip(VOXELS_PER_CHUNK // max(file.n_voxels, 1), 100, 10_000))
     label = name or Path(path).name
     rng = np.random.default_rng(seed)
-    accs = [_Accumulator(keep_voxels) for _ in range(2 if split else 1)]
+    accs = [_Accumulator(keep_voxels, geometry) for _ in range(2 if split else 1)]
     bar = tqdm(total=n, unit="shower", desc=f"read {label}", disable=not progress)
     for start in range(0, n, chunk_size):
         chunk = file.read(start, min(start + chunk_size, n))

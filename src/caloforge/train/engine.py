@@ -30,6 +30,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from caloforge.tables import write_text
 from caloforge.train.config import TrainConfig
 
 __all__ = ["TrainResult", "Trainable", "atomic_save", "fit", "resolve_device", "split_indices"]
@@ -107,12 +108,6 @@ def atomic_save(obj: Any, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _atomic_text(text: str, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def _lr_lambda(config: TrainConfig, steps_per_epoch: int,
                clock: dict[str, float] | None = None) -> Callable[[int], float]:
     """Learning-rate factor per step. With a time budget, ``cosine`` and ``onecycle`` run
@@ -166,9 +161,9 @@ def _write_metrics(run_dir: Path, history: list[dict[str, float]],
         writer = csv.DictWriter(buf, fieldnames=list(history[0]))
         writer.writeheader()
         writer.writerows(history)
-        _atomic_text(buf.getvalue(), run_dir / "metrics.csv")
-    _atomic_text(json.dumps({"history": history, "summary": summary}, indent=1),
-                 run_dir / "metrics.json")
+        write_text(run_dir / "metrics.csv", buf.getvalue())
+    write_text(run_dir / "metrics.json",
+               json.dumps({"history": history, "summary": summary}, indent=1))
 
 
 def fit(model: nn.Module, data: Batch, config: TrainConfig, run_dir: str | Path,
