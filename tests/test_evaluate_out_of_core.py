@@ -57,8 +57,8 @@ def test_blocks_deal_every_row_once_and_mix_classes(tmp_path, monkeypatch) -> No
     blocks = clf._Blocks([ArrayRows(ref), ArrayRows(gen)], index, 10, rng, str(tmp_path))
     assert [len(n) for n in blocks.names] == [6, 2, 2]
     seen = []
-    for name in blocks.names[0]:
-        x, y = blocks.load(name, clf.torch.device("cpu"), None)
+    for k in range(len(blocks.names[0])):
+        x, y = blocks.load(0, k, clf.torch.device("cpu"), None)
         assert 0.3 < float(y.mean()) < 0.7  # both classes in every block
         assert len(x) < 1300
         seen.append(x[:, 0].numpy())

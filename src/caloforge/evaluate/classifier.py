@@ -29,7 +29,6 @@ import copy
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
 import h5py
 import numpy as np
@@ -121,10 +120,12 @@ class _Blocks:
                                         maxshape=(None, width), chunks=(256, width))
                 self._h5.create_dataset(f"{name}/y", (0,), np.float32, maxshape=(None,))
             self.names.append(names)
+        flat = [name for names in self.names for name in names]
+        offsets = np.cumsum([0, *(len(names) for names in self.names)])
         for c, (source, label) in enumerate(zip(sources, (1.0, 0.0), strict=True)):
-            target = np.full(len(source), -1, dtype=np.int64)
+            target = np.full(len(source), -1, dtype=np.int64)  # block of every chosen row
             for s, rows in enumerate(index[c]):
-                target[rows] = s * 1_000_000 + rng.integers(0, len(self.names[s]), len(rows))
+                target[rows] = offsets[s] + rng.integers(0, len(self.names[s]), len(rows))
             for start in range(0, len(source), self.rows):
                 stop = min(start + self.rows, len(source))
                 where = target[start:stop]
@@ -132,7 +133,7 @@ class _Blocks:
                     continue
                 x = source.read(start, stop)
                 for key in np.unique(where[where >= 0]):
-                    self._append(f"{key // 1_000_000}/{key % 1_000_000}", x[where == key], label)
+                    self._append(flat[key], x[where == key], label)
         self._cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def _append(self, name: str, x: np.ndarray, label: float) -> None:
@@ -143,9 +144,10 @@ class _Blocks:
         xs[n:] = x
         ys[n:] = label
 
-    def load(self, name: str, device: torch.device, scale: tuple[np.ndarray, np.ndarray] | None
-             ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One block as tensors (kept when its split has a single block)."""
+    def load(self, split: int, k: int, device: torch.device,
+             scale: tuple[np.ndarray, np.ndarray] | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Block ``k`` of a split as tensors (kept when the split has a single block)."""
+        name = self.names[split][k]
         if name in self._cache:
             return self._cache[name]
         x = self._h5[f"{name}/x"][:]
@@ -153,7 +155,7 @@ class _Blocks:
             x -= scale[0]
             x /= scale[1]
         out = torch.from_numpy(x).to(device), torch.from_numpy(self._h5[f"{name}/y"][:]).to(device)
-        if len(self.names[int(name.split("/")[0])]) == 1:
+        if len(self.names[split]) == 1:
             self._cache[name] = out
         return out
 
@@ -252,15 +254,16 @@ def _predict_split(model: torch.nn.Module, blocks: _Blocks, split: int, device: 
                    scale: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
     """Predictions and labels of one split, block by block."""
     preds, labels = [], []
-    for name in blocks.names[split]:
-        x, y = blocks.load(name, device, scale)
+    for k in range(len(blocks.names[split])):
+        x, y = blocks.load(split, k, device, scale)
         preds.append(_predict(model, x))
         labels.append(y.double().cpu().numpy())
     return np.concatenate(preds), np.concatenate(labels)
 
 
 def _train(blocks: _Blocks, width: int, proto: ClassifierProtocol, dev: torch.device,
-           seed: int, progress: bool, mode: str) -> tuple[Any, ...]:
+           seed: int, progress: bool, mode: str
+           ) -> tuple[int, int, tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Best epoch, epochs run, and the best model's test and validation predictions."""
     scale = blocks.scale() if proto.standardise else None
     model = _mlp(width, proto.hidden).to(dev)
@@ -271,7 +274,7 @@ def _train(blocks: _Blocks, width: int, proto: ClassifierProtocol, dev: torch.de
     for epoch in tqdm(range(proto.epochs), disable=not progress, desc=f"{mode} ({proto.name})"):
         model.train()
         for b in torch.randperm(len(blocks.names[0]), generator=gen_t).tolist():
-            xt, yt = blocks.load(blocks.names[0][b], dev, scale)
+            xt, yt = blocks.load(0, b, dev, scale)
             order = torch.randperm(len(xt), generator=gen_t).to(dev)
             for i in range(0, len(xt), proto.batch_size):
                 batch = order[i : i + proto.batch_size]
