@@ -73,7 +73,9 @@ class ToyPDF:
 
 @dataclass
 class DrellYanParameters:
-    """Physics inputs (GeV). ``alpha`` is alpha(M_Z); ``sw2`` the weak mixing angle."""
+    """Physics inputs (GeV). ``alpha`` is alpha(M_Z); ``sw2`` the weak mixing angle;
+    ``continuum_share``: the share of a resonance channel's map spent on the ``1/s`` continuum
+    (0: a pure Breit-Wigner map; see :meth:`DrellYan._density_s`)."""
 
     sqrt_s: float = 13_000.0
     m_z: float = 91.188
@@ -83,6 +85,7 @@ class DrellYanParameters:
     alpha: float = 1.0 / 128.0
     sw2: float = 0.2312
     m_ll_min: float = 15.0
+    continuum_share: float = 0.0
 
 
 # charge, weak isospin of the up/down-type quarks and of the charged lepton
@@ -170,26 +173,59 @@ class DrellYan:
     # -- channels ------------------------------------------------------------------------
     def _map_s(self, r: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``s_hat`` and ``d s_hat / d r`` for channel index ``c`` (0 photon, k resonance)."""
-        lo, hi = self.s_min, self.s
-        log_ratio = math.log(hi / lo)
-        s_out = lo * torch.exp(r * log_ratio)
+        log_ratio = math.log(self.s / self.s_min)
+        s_out = self.s_min * torch.exp(r * log_ratio)
         jac = s_out * log_ratio
         for k, (m, w) in enumerate(self.resonances, start=1):
-            a, b = math.atan((lo - m * m) / (m * w)), math.atan((hi - m * m) / (m * w))
-            s_bw = m * m + m * w * torch.tan(a + (b - a) * r)
-            jac_bw = ((s_bw - m * m) ** 2 + (m * w) ** 2) / (m * w) * (b - a)
             mask = c == k
-            s_out = torch.where(mask, s_bw, s_out)
-            jac = torch.where(mask, jac_bw, jac)
-        return s_out.clamp(lo, hi), jac
+            if not bool(mask.any()):
+                continue
+            if self.p.continuum_share == 0.0:  # pure Breit-Wigner: inverted in closed form
+                a, b = self._bw_range(m, w)
+                s_k = m * m + m * w * torch.tan(a + (b - a) * r[mask])
+            else:
+                s_k = self._invert_cdf(r[mask], k)
+            s_out[mask] = s_k
+            jac[mask] = 1.0 / self._density_s(s_k)[:, k]
+        return s_out.clamp(self.s_min, self.s), jac
+
+    def _cdf_s(self, s_hat: torch.Tensor, k: int) -> torch.Tensor:
+        """Distribution function of resonance channel ``k``'s map in ``s_hat``."""
+        m, w = self.resonances[k - 1]
+        a, b = self._bw_range(m, w)
+        bw = (torch.atan((s_hat - m * m) / (m * w)) - a) / (b - a)
+        log = torch.log(s_hat / self.s_min) / math.log(self.s / self.s_min)
+        lam = self.p.continuum_share
+        return lam * log + (1 - lam) * bw
+
+    def _invert_cdf(self, r: torch.Tensor, k: int) -> torch.Tensor:
+        """``s_hat`` with ``_cdf_s(s_hat, k) = r``, by bisection in ``log s_hat`` (the map is
+        monotonic; 60 halvings reach float64 precision)."""
+        lo = torch.full_like(r, math.log(self.s_min))
+        hi = torch.full_like(r, math.log(self.s))
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            below = self._cdf_s(mid.exp(), k) < r
+            lo, hi = torch.where(below, mid, lo), torch.where(below, hi, mid)
+        return (0.5 * (lo + hi)).exp()
+
+    def _bw_range(self, m: float, w: float) -> tuple[float, float]:
+        return (math.atan((self.s_min - m * m) / (m * w)),
+                math.atan((self.s - m * m) / (m * w)))
 
     def _density_s(self, s_hat: torch.Tensor) -> torch.Tensor:
-        """``d r / d s_hat`` of every channel at ``s_hat``: ``(n, channels)``."""
-        cols = [1.0 / (s_hat * math.log(self.s / self.s_min))]
+        """``d r / d s_hat`` of every channel's map at ``s_hat``: ``(n, channels)``. The photon
+        channel is flat in ``log s_hat``; a resonance channel mixes a Breit-Wigner (share
+        ``1 - continuum_share``) with that ``1/s`` density, so that its far tails (down to
+        ``m_ll`` = 15 GeV, where a pure Breit-Wigner map squeezes them into ``r < 10^-3``)
+        stay wide enough for the sampler to resolve."""
+        log = 1.0 / (s_hat * math.log(self.s / self.s_min))
+        cols = [log]
+        lam = self.p.continuum_share
         for m, w in self.resonances:
-            a = math.atan((self.s_min - m * m) / (m * w))
-            b = math.atan((self.s - m * m) / (m * w))
-            cols.append((m * w) / (((s_hat - m * m) ** 2 + (m * w) ** 2) * (b - a)))
+            a, b = self._bw_range(m, w)
+            bw = (m * w) / (((s_hat - m * m) ** 2 + (m * w) ** 2) * (b - a))
+            cols.append(lam * log + (1 - lam) * bw)
         return torch.stack(cols, 1)
 
     def prior(self, s_hat: torch.Tensor) -> torch.Tensor:
