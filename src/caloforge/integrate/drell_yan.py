@@ -75,7 +75,7 @@ class ToyPDF:
 class DrellYanParameters:
     """Physics inputs (GeV). ``alpha`` is alpha(M_Z); ``sw2`` the weak mixing angle;
     ``continuum_share``: the share of a resonance channel's map spent on the ``1/s`` continuum
-    (0: a pure Breit-Wigner map; see :meth:`DrellYan._density_s`)."""
+    (0: a pure Breit-Wigner map; see :meth:`DrellYan._resonance_density`)."""
 
     sqrt_s: float = 13_000.0
     m_z: float = 91.188
@@ -186,7 +186,7 @@ class DrellYan:
             else:
                 s_k = self._invert_cdf(r[mask], k)
             s_out[mask] = s_k
-            jac[mask] = 1.0 / self._density_s(s_k)[:, k]
+            jac[mask] = 1.0 / self._resonance_density(s_k, k)
         return s_out.clamp(self.s_min, self.s), jac
 
     def _cdf_s(self, s_hat: torch.Tensor, k: int) -> torch.Tensor:
@@ -213,20 +213,17 @@ class DrellYan:
         return (math.atan((self.s_min - m * m) / (m * w)),
                 math.atan((self.s - m * m) / (m * w)))
 
-    def _density_s(self, s_hat: torch.Tensor) -> torch.Tensor:
-        """``d r / d s_hat`` of every channel's map at ``s_hat``: ``(n, channels)``. The photon
-        channel is flat in ``log s_hat``; a resonance channel mixes a Breit-Wigner (share
-        ``1 - continuum_share``) with that ``1/s`` density, so that its far tails (down to
-        ``m_ll`` = 15 GeV, where a pure Breit-Wigner map squeezes them into ``r < 10^-3``)
-        stay wide enough for the sampler to resolve."""
+    def _resonance_density(self, s_hat: torch.Tensor, k: int) -> torch.Tensor:
+        """``d r / d s_hat`` of resonance channel ``k``'s map: a Breit-Wigner (share
+        ``1 - continuum_share``) mixed with the photon channel's density, flat in ``log s_hat``,
+        so that its far tails (down to ``m_ll`` = 15 GeV, where a pure Breit-Wigner map squeezes
+        them into ``r < 10^-3``) stay wide enough for the sampler to resolve."""
+        m, w = self.resonances[k - 1]
+        a, b = self._bw_range(m, w)
+        bw = (m * w) / (((s_hat - m * m) ** 2 + (m * w) ** 2) * (b - a))
         log = 1.0 / (s_hat * math.log(self.s / self.s_min))
-        cols = [log]
         lam = self.p.continuum_share
-        for m, w in self.resonances:
-            a, b = self._bw_range(m, w)
-            bw = (m * w) / (((s_hat - m * m) ** 2 + (m * w) ** 2) * (b - a))
-            cols.append(lam * log + (1 - lam) * bw)
-        return torch.stack(cols, 1)
+        return lam * log + (1 - lam) * bw
 
     def prior(self, s_hat: torch.Tensor) -> torch.Tensor:
         """alpha_i = |M_i|^2 / sum_j |M_j|^2 with M_i the photon, Z or Z' amplitude alone."""

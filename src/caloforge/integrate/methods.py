@@ -258,14 +258,14 @@ def nis(process: Process, train_calls: int, eval_calls: int, channels: int = 1,
         integrand = Integrand(counter, input_dim=process.dims)
         loss = variance if cfg.loss == "variance" else kl_divergence
     steps = cfg.training_steps(train_calls)  # buffered steps re-use stored calls
+    flow_kwargs = {"layers": cfg.layers, "units": cfg.units, "bins": cfg.bins}
     flow = None
     if cfg.defensive > 0:
         flow = DefensiveFlow(Flow(dims_in=process.dims, channels=channels if channels > 1 else None,
-                                  layers=cfg.layers, units=cfg.units, bins=cfg.bins),
-                             cfg.defensive)
+                                  **flow_kwargs), cfg.defensive)
     integrator = Integrator(
         integrand, flow=flow, loss=loss, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate,
-        flow_kwargs={"layers": cfg.layers, "units": cfg.units, "bins": cfg.bins},
+        flow_kwargs=flow_kwargs,
         train_channel_weights=cfg.learned_weights and channels > 1,
         buffer_capacity=cfg.buffer_capacity, buffered_steps=cfg.buffered_steps,
         scheduler=lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps))
