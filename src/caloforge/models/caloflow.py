@@ -12,6 +12,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
+from caloforge.models.autoregressive import sample_masked
 from caloforge.models.flows import FlowSpec, build_flow, count_parameters
 from caloforge.models.preprocessing import PreprocessingState, Preprocessor
 
@@ -150,13 +151,17 @@ class CaloFlow(nn.Module):
 
     def sample_layers(self, energies: Tensor, theta: Tensor | None = None) -> Tensor:
         """Layer energies (MeV) from Flow I."""
-        w = self.flow1(self.pre.context1(energies, theta)).sample()
+        w = sample_masked(self.flow1, self.pre.context1(energies, theta))
         return self.pre.decode_layers(w, energies)
 
     def sample(self, energies: Tensor, theta: Tensor | None = None) -> Tensor:
-        """Showers (voxels in MeV) for the given incident energies (MeV)."""
+        """Showers (voxels in MeV) for the given incident energies (MeV).
+
+        MAF blocks are inverted feature by feature computing only the needed outputs
+        (:func:`~caloforge.models.autoregressive.sample_masked`), ~60x faster than ``zuko``'s
+        full passes for the ds1 teacher; IAF blocks take their one pass."""
         layers = self.sample_layers(energies, theta)
-        y = self.voxel_flow()(self.pre.context2(energies, layers, theta)).sample()
+        y = sample_masked(self.voxel_flow(), self.pre.context2(energies, layers, theta))
         return self.pre.decode_voxels(y, layers)
 
     def parameter_counts(self) -> dict[str, int]:

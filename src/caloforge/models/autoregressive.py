@@ -1,0 +1,109 @@
+"""Exact, fast sampling of masked autoregressive flows (the MAF teacher's slow direction).
+
+``zuko`` inverts a masked autoregressive block with ``features`` passes of its whole hyper
+network: every pass recomputes all ``features x params`` outputs of the last layer although one
+feature's parameters are new. For CaloFlow's Flow II on ds1 (368 voxels, 2 x 512 hidden, 23
+spline parameters per voxel) that last layer is ~95 % of the work. :func:`sample_masked`
+computes the same numbers feature by feature, in rank order:
+
+* the first layer's pre-activation is updated with one column per determined feature (the
+  masks guarantee that not-yet-determined features never reach the outputs that are needed);
+* the hidden layers run in full (their masks already restrict what they see);
+* only the rows of the last layer that belong to the current feature are computed, and only
+  that feature's spline is inverted.
+
+The result equals ``flow(c).sample()`` for the same base draw up to float rounding (tested).
+Blocks that are not fully autoregressive MAF blocks (IAF, coupling, residual hyper networks)
+are inverted by ``zuko`` as before.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from zuko.flows import Flow, MaskedAutoregressiveTransform
+from zuko.nn import MaskedLinear
+from zuko.utils import unpack
+
+__all__ = ["invert_masked_block", "is_fast_invertible", "sample_masked"]
+
+
+def is_fast_invertible(block: object) -> bool:
+    """Whether :func:`invert_masked_block` handles ``block``: a fully autoregressive
+    ``MaskedAutoregressiveTransform`` (one pass per feature) with a plain masked MLP."""
+    if type(block) is not MaskedAutoregressiveTransform or block.order is None:
+        return False
+    features = block.order.numel()
+    return (block.passes == features
+            and all(isinstance(m, MaskedLinear) or not list(m.parameters())
+                    for m in block.hyper))
+
+
+@torch.no_grad()
+def invert_masked_block(block: MaskedAutoregressiveTransform, c: Tensor | None, z: Tensor
+                        ) -> Tensor:
+    """``x`` with ``block(c)(x) = z``, one feature at a time.
+
+    Arguments:
+        block: A block accepted by :func:`is_fast_invertible`.
+        c: Context ``(N, C)`` or ``None``.
+        z: Output of the block ``(N, F)``.
+
+    Returns:
+        The block's input ``(N, F)``.
+
+    Example:
+        >>> from zuko.transforms import MonotonicRQSTransform
+        >>> block = MaskedAutoregressiveTransform(4, 2, univariate=MonotonicRQSTransform,
+        ...                                       shapes=[(4,), (4,), (3,)])
+        >>> c, z = torch.randn(3, 2), torch.randn(3, 4)
+        >>> x = invert_masked_block(block, c, z)
+        >>> torch.allclose(block(c)(x), z, atol=1e-5)
+        True
+    """
+    linears = [m for m in block.hyper if isinstance(m, MaskedLinear)]
+    activations = [m for m in block.hyper if not isinstance(m, MaskedLinear)]
+    features = z.shape[-1]
+    first = linears[0].mask * linears[0].weight  # (H, F + C)
+    pre = torch.zeros(len(z), first.shape[0], dtype=z.dtype, device=z.device)
+    pre = pre + linears[0].bias
+    if c is not None:
+        pre = pre + c.expand(len(z), -1) @ first[:, features:].T
+    last = linears[-1].mask * linears[-1].weight  # (F * P, H_last)
+    last = last.unflatten(0, (features, block.total))
+    last_bias = linears[-1].bias.unflatten(0, (features, block.total))
+    middle = [(layer.mask * layer.weight, layer.bias) for layer in linears[1:-1]]
+    x = torch.zeros_like(z)
+    for j in torch.argsort(block.order).tolist():  # features in autoregressive order
+        h = activations[0](pre)
+        for (weight, bias), act in zip(middle, activations[1:], strict=True):
+            h = act(torch.addmm(bias, h, weight.T))
+        phi = torch.addmm(last_bias[j], h, last[j].T)  # (N, P): this feature's parameters
+        xj = block.univariate(*unpack(phi, block.shapes)).inv(z[:, j])
+        x[:, j] = xj
+        pre.addmm_(xj[:, None], first[:, j][None, :])
+    return x
+
+
+@torch.no_grad()
+def sample_masked(flow: Flow, c: Tensor) -> Tensor:
+    """Samples of a conditional ``zuko`` flow, with MAF blocks inverted by
+    :func:`invert_masked_block` (others by ``zuko``).
+
+    Arguments:
+        flow: The flow (its transform maps data to the base, ``x -> z``).
+        c: Contexts ``(N, C)``: one sample per row.
+
+    Returns:
+        Samples ``(N, F)``.
+
+    Example:
+        >>> from caloforge.models.flows import FlowSpec, build_flow
+        >>> flow = build_flow(5, 1, FlowSpec(transforms=2, hidden=[16], bins=4))
+        >>> sample_masked(flow, torch.zeros(3, 1)).shape
+        torch.Size([3, 5])
+    """
+    z = flow.base(c).expand(c.shape[:-1]).sample()
+    for lazy in reversed(list(flow.transform.transforms)):
+        z = invert_masked_block(lazy, c, z) if is_fast_invertible(lazy) else lazy(c).inv(z)
+    return z
