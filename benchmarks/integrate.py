@@ -1,7 +1,9 @@
 """Drell-Yan + Z' at equal integrand calls: NIS (madnis, 3 channels) vs VEGAS vs flat MC.
 
-Prints the table and the ratios the issue asks for, writes ``benchmarks/results/integrate.json``
-and a plot of the learned m_ll / cos theta densities (``integrate_dy.png`` beside it).
+Prints the table and the ratios the issue asks for, writes ``benchmarks/results/integrate.json``,
+a plot of the learned m_ll / cos theta densities (``integrate_dy.png`` beside it) and of the
+weight distributions (``integrate_weights.png``), and where the largest weights of plain VEGAS and
+NIS sit in (m_ll, y, cos theta): those set the unweighting efficiency.
 
     python benchmarks/integrate.py [--train-calls 400000] [--eval-calls 100000] [--seed 0]
 
@@ -18,9 +20,12 @@ import platform
 import time
 from pathlib import Path
 
+import torch
+
 from caloforge import __version__
 from caloforge.integrate import DrellYan, NISConfig, compare, nis, table
-from caloforge.integrate.events import plot_distributions
+from caloforge.integrate.events import plot_distributions, plot_weights
+from caloforge.integrate.methods import IntegrationResult
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -49,7 +54,9 @@ def main() -> None:
         "rel_std_vegas_mapped_over_nis": by["vegas-mapped"].rel_std / by["nis"].rel_std}
     for key, value in ratios.items():
         print(f"{key:<32} {value:6.2f}")
+    print(weight_table(dy, results))
     RESULTS.mkdir(parents=True, exist_ok=True)
+    plot_weights(RESULTS / "integrate_weights.png", results, "Drell-Yan + Z', equal calls")
     plot = plot_distributions(RESULTS / "integrate_dy.png", dy.physical(batch.y),
                               batch.weights, "Drell-Yan + Z', NIS (3 channels)")
     meta = {"caloforge": __version__, "machine": platform.processor() or platform.machine(),
@@ -65,6 +72,31 @@ def main() -> None:
     out.write_text(json.dumps({"meta": meta, "results": [r.to_json() for r in results],
                                "ratios": ratios}, indent=2) + "\n")
     print(f"wrote {out} and {plot}")
+
+
+def weight_table(dy: DrellYan, results: list[IntegrationResult], top: int = 5) -> str:
+    """Quantiles of w/<w> per method, and the largest weights of VEGAS and NIS located in
+    m_ll, rapidity and cos theta (each point mapped through its own channel)."""
+    names = ["0.5", "0.9", "0.99", "0.999", "0.9999", "max"]
+    lines = ["w/<w> quantiles", f"{'method':<13}" + "".join(f"{n:>9}" for n in names)
+             + f"{'eff (per channel)':>19}"]
+    for r in results:
+        q = r.extra["weights"]["quantiles"]
+        per = r.extra["weights"].get("uweff_channelwise")
+        lines.append(f"{r.method:<13}" + "".join(f"{q[n]:>9.3g}" for n in names)
+                     + (f"{per:>19.3f}" if per is not None else f"{'-':>19}"))
+    lines.append(f"largest weights ({', '.join(dy.channel_names)} = channel 0, 1, 2)")
+    lines.append(f"{'method':<13}{'w/<w>':>7}{'channel':>9}{'m_ll':>9}{'y':>7}{'cos':>7}")
+    for r in results:
+        if r.method not in ("vegas", "nis"):
+            continue
+        for entry in r.extra["weights"]["largest"][:top]:
+            x = torch.tensor([entry["x"]], dtype=torch.float64)
+            obs = dy.physical(dy.channel(x, entry["channel"])[1])
+            lines.append(f"{r.method:<13}{entry['w_over_mean']:>7.2f}{entry['channel']:>9}"
+                         f"{float(obs['m_ll'][0]):>9.1f}{float(obs['y'][0]):>7.2f}"
+                         f"{float(obs['cos_theta'][0]):>7.2f}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from scipy.special import beta as beta_fn
 
 from caloforge.cli.main import main
 from caloforge.integrate import Camel, DrellYan, Ring, ToyPDF, compare, nis, vegas_plain
+from caloforge.integrate.diagnostics import weight_summary
 from caloforge.integrate.drell_yan import DrellYanParameters
 from caloforge.integrate.methods import NISConfig, vegas_mapped
 
@@ -127,3 +128,19 @@ def test_resonance_maps_are_inverted_exactly_and_keep_their_tails() -> None:
     mixed = vegas_mapped(dy, 60_000, 60_000, seed=1)
     pure = vegas_mapped(DrellYan(), 60_000, 60_000, seed=1)
     assert abs(mixed.integral - pure.integral) < 3 * math.hypot(mixed.error, pure.error)
+
+
+def test_weight_summary_locates_the_largest_weights_and_unweights_per_channel() -> None:
+    # two channels, each with constant weights: unweighted channel by channel every event is
+    # kept (efficiency 1), together only <w>/w_max = 1.5/2
+    w = torch.cat([torch.ones(1000), 2 * torch.ones(1000)])
+    labels = torch.cat([torch.zeros(1000, dtype=torch.long), torch.ones(1000, dtype=torch.long)])
+    x = torch.rand(2000, 3)
+    summary = weight_summary(w, x, labels, channel_count=2, largest=3)
+    assert summary["uweff_channelwise"] == pytest.approx(1.0)
+    assert summary["quantiles"]["max"] == pytest.approx(2 / 1.5)
+    assert sum(summary["hist_counts"]) == 2000
+    assert [e["channel"] for e in summary["largest"]] == [1, 1, 1]
+    top = summary["largest"][0]
+    assert top["w_over_mean"] == pytest.approx(2 / 1.5)
+    assert top["x"] in x[1000:].double().tolist()

@@ -1,4 +1,5 @@
-"""Unweighted events to HDF5 and plots of the learned sampling density against the target."""
+"""Unweighted events to HDF5; plots of the learned sampling density against the target and of
+the weight distributions."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import torch
 from caloforge.integrate.methods import IntegrationResult
 from caloforge.tables import write_table
 
-__all__ = ["plot_distributions", "unweight", "write_events"]
+__all__ = ["plot_distributions", "plot_weights", "unweight", "write_events"]
 
 
 def unweight(weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -67,6 +68,36 @@ def plot_distributions(path: str | Path, observables: dict[str, torch.Tensor],
             ax.set_xscale("log")
         ax.legend(fontsize=8)
     fig.suptitle(title)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_weights(path: str | Path, results: list[IntegrationResult], title: str) -> Path:
+    """Distributions of ``w / <w>`` per method (from ``extra['weights']``): the right edge is
+    what limits the unweighting efficiency, the width the relative std."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for r in results:
+        summary = r.extra.get("weights")
+        if not summary:
+            continue
+        edges, counts = np.array(summary["hist_edges"]), np.array(summary["hist_counts"])
+        ax.stairs(counts / max(counts.sum(), 1), edges, lw=1.4,
+                  label=f"{r.method}: max {summary['quantiles']['max']:.2f}, "
+                        f"eff {r.unweighting_efficiency:.2f}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("w / <w>")
+    ax.set_ylabel("fraction of the sample")
+    ax.legend(fontsize=8)
+    ax.set_title(title)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)

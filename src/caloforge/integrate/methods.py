@@ -30,6 +30,7 @@ from madnis.nn import Flow
 
 from caloforge.errors import InputError
 from caloforge.integrate.defensive import DefensiveFlow
+from caloforge.integrate.diagnostics import weight_summary
 from caloforge.integrate.processes import MultiChannelProcess, Process
 
 __all__ = ["IntegrationResult", "NISConfig", "flat", "nis", "vegas_mapped", "vegas_plain"]
@@ -90,8 +91,12 @@ class _Counter:
 
 
 def _result(method: str, process: Process, weights: torch.Tensor, calls_train: int,
-            calls_eval: int, t0: float, **extra: Any) -> IntegrationResult:
+            calls_eval: int, t0: float, x: torch.Tensor | None = None,
+            labels: torch.Tensor | None = None, **extra: Any) -> IntegrationResult:
+    """The result of a final sample: ``x`` its points and ``labels`` their channels (for the
+    weight summary in ``extra['weights']``), ``extra['channels']`` the number of channels."""
     w = weights.double()
+    extra["weights"] = weight_summary(w, x, labels, int(extra.get("channels", 1)))
     mean, std = w.mean().item(), w.std().item()
     uw = unweighting_metrics(w.float().abs().cpu())
     return IntegrationResult(
@@ -113,12 +118,13 @@ def flat(process: Process, calls: int, seed: int = 0) -> IntegrationResult:
     t0 = time.perf_counter()
     gen = torch.Generator().manual_seed(seed)
     x = torch.rand(calls, process.dims, generator=gen, dtype=torch.float64)
-    return _result("flat", process, process(x), 0, calls, t0)
+    return _result("flat", process, process(x), 0, calls, t0, x=x)
 
 
 def _vegas_run(fn: Callable[[np.ndarray], np.ndarray], dims: int, train: int, evals: int,
-               iterations: int, seed: int) -> tuple[torch.Tensor, int, int]:
-    """Adapt a VEGAS map with ``train`` calls, then weights of a fresh sample of ``evals``."""
+               iterations: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, int, int]:
+    """Adapt a VEGAS map with ``train`` calls, then weights and points of a fresh sample of
+    ``evals``."""
     counter = _Counter(fn)
     integ = vegas.Integrator(dims * [[0.0, 1.0]], ran_array_generator=np.random.default_rng(
         seed).random)
@@ -133,7 +139,7 @@ def _vegas_run(fn: Callable[[np.ndarray], np.ndarray], dims: int, train: int, ev
     x, wgt = np.concatenate(xs), np.concatenate(ws)
     values = counter(x)
     weights = torch.as_tensor(values * wgt * len(x))
-    return weights, calls_train, counter.calls - calls_train
+    return weights, torch.as_tensor(x), calls_train, counter.calls - calls_train
 
 
 def vegas_plain(process: Process, train_calls: int, eval_calls: int, iterations: int = 10,
@@ -145,9 +151,9 @@ def vegas_plain(process: Process, train_calls: int, eval_calls: int, iterations:
     def fn(x: np.ndarray) -> np.ndarray:
         return process(torch.as_tensor(x, dtype=torch.float64)).numpy()
 
-    weights, n_train, n_eval = _vegas_run(fn, process.dims, train_calls, eval_calls,
-                                          iterations, seed)
-    return _result("vegas", process, weights, n_train, n_eval, t0, iterations=iterations)
+    weights, x, n_train, n_eval = _vegas_run(fn, process.dims, train_calls, eval_calls,
+                                             iterations, seed)
+    return _result("vegas", process, weights, n_train, n_eval, t0, x=x, iterations=iterations)
 
 
 def vegas_mapped(process: MultiChannelProcess, train_calls: int, eval_calls: int,
@@ -157,20 +163,22 @@ def vegas_mapped(process: MultiChannelProcess, train_calls: int, eval_calls: int
     _check_calls(train_calls, eval_calls)
     t0 = time.perf_counter()
     n_ch = len(process.channel_names)
-    parts, n_train, n_eval = [], 0, 0
+    parts, points, labels, n_train, n_eval = [], [], [], 0, 0
     for c in range(n_ch):
         def fn(x: np.ndarray, c: int = c) -> np.ndarray:
             value, _, alpha = process.channel(torch.as_tensor(x, dtype=torch.float64), c)
             return (alpha[:, c] * value).numpy()
 
-        w, tr, ev = _vegas_run(fn, process.dims, train_calls // n_ch, eval_calls // n_ch,
-                               iterations, seed + c)
+        w, x, tr, ev = _vegas_run(fn, process.dims, train_calls // n_ch, eval_calls // n_ch,
+                                  iterations, seed + c)
         parts.append(w)
+        points.append(x)
+        labels.append(torch.full((len(w),), c))
         n_train, n_eval = n_train + tr, n_eval + ev
     total = sum(len(p) for p in parts)
     weights = torch.cat([p * total / len(p) for p in parts])  # one sample of all channels
-    return _result("vegas-mapped", process, weights, n_train, n_eval, t0,
-                   iterations=iterations, channels=n_ch)
+    return _result("vegas-mapped", process, weights, n_train, n_eval, t0, x=torch.cat(points),
+                   labels=torch.cat(labels), iterations=iterations, channels=n_ch)
 
 
 @dataclass
@@ -276,6 +284,7 @@ def nis(process: Process, train_calls: int, eval_calls: int, channels: int = 1,
     batch.weights = batch.weights.double() * scale
     result = _result("nis", process, batch.weights, calls_train,
                      counter.calls + pilot_calls - calls_train,
-                     t0, channels=channels, steps=steps, loss=cfg.loss,
+                     t0, x=batch.x, labels=batch.channels if channels > 1 else None,
+                     channels=channels, steps=steps, loss=cfg.loss,
                      buffered_steps=cfg.buffered_steps)
     return result, batch
