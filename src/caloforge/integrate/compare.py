@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from caloforge.errors import InputError
@@ -67,10 +68,11 @@ def compare(process: Process, train_calls: int, eval_calls: int, channels: int =
 def table(results: Sequence[IntegrationResult], exact: float | None = None) -> str:
     """A text table of results (with the pull against ``exact`` when known)."""
     head = (f"{'method':<13} {'integral':>14} {'error':>11} {'rel. std':>9} {'unw. eff':>9} "
-            f"{'calls':>9}{'  pull':>7}")
+            f"{'max w/<w>':>10} {'calls':>9}{'  pull':>7}")
     lines = [head]
     for r in results:
         pull = f"{(r.integral - exact) / r.error:7.2f}" if exact is not None and r.error else ""
+        w_max = r.extra.get("weights", {}).get("quantiles", {}).get("max", math.nan)
         lines.append(f"{r.method:<13} {r.integral:>14.6g} {r.error:>11.3g} {r.rel_std:>9.3f} "
-                     f"{r.unweighting_efficiency:>9.4f} {r.calls:>9}{pull}")
+                     f"{r.unweighting_efficiency:>9.4f} {w_max:>10.3g} {r.calls:>9}{pull}")
     return "\n".join(lines)
