@@ -4,6 +4,7 @@ the weight distributions."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -43,15 +44,29 @@ def write_events(path: str | Path, observables: dict[str, torch.Tensor], weights
     return len(keep)
 
 
-def plot_distributions(path: str | Path, observables: dict[str, torch.Tensor],
-                       weights: torch.Tensor, title: str) -> Path:
-    """m_ll and cos theta: the target (weighted sample) against the sampler's own density
-    (unweighted points), so the learned Z and Z' peaks can be seen."""
+def _pyplot() -> Any:
+    """``matplotlib.pyplot`` on the file-only Agg backend (imported when a plot is made)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _save(fig: Any, path: str | Path) -> Path:
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    _pyplot().close(fig)
+    return path
+
+
+def plot_distributions(path: str | Path, observables: dict[str, torch.Tensor],
+                       weights: torch.Tensor, title: str) -> Path:
+    """m_ll and cos theta: the target (weighted sample) against the sampler's own density
+    (unweighted points), so the learned Z and Z' peaks can be seen."""
+    plt = _pyplot()
     w = weights.detach().cpu().numpy()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     specs = [("m_ll", np.geomspace(15, 1000, 120), "m_ll [GeV]", True),
@@ -68,21 +83,13 @@ def plot_distributions(path: str | Path, observables: dict[str, torch.Tensor],
             ax.set_xscale("log")
         ax.legend(fontsize=8)
     fig.suptitle(title)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_weights(path: str | Path, results: list[IntegrationResult], title: str) -> Path:
     """Distributions of ``w / <w>`` per method (from ``extra['weights']``): the right edge is
     what limits the unweighting efficiency, the width the relative std."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     for r in results:
         summary = r.extra.get("weights")
@@ -98,8 +105,4 @@ def plot_weights(path: str | Path, results: list[IntegrationResult], title: str)
     ax.set_ylabel("fraction of the sample")
     ax.legend(fontsize=8)
     ax.set_title(title)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
