@@ -158,7 +158,7 @@ class CaloFlow(nn.Module):
         """Showers (voxels in MeV) for the given incident energies (MeV).
 
         MAF blocks are inverted feature by feature computing only the needed outputs
-        (:func:`~caloforge.models.autoregressive.sample_masked`), ~60x faster than ``zuko``'s
+        (:func:`~caloforge.models.autoregressive.sample_masked`), 30-60x faster than ``zuko``'s
         full passes for the ds1 teacher; IAF blocks take their one pass."""
         layers = self.sample_layers(energies, theta)
         y = sample_masked(self.voxel_flow(), self.pre.context2(energies, layers, theta))
