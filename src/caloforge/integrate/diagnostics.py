@@ -50,9 +50,7 @@ def weight_summary(weights: torch.Tensor, x: torch.Tensor | None = None,
     """
     w = weights.detach().double().abs().cpu()
     ratio = w / w.mean()
-    levels = torch.tensor(QUANTILES, dtype=torch.float64)
-    sample = ratio if len(ratio) <= 1_000_000 else ratio[torch.randperm(len(ratio))[:1_000_000]]
-    values = torch.quantile(sample, levels).tolist()
+    values = np.quantile(ratio.numpy(), QUANTILES).tolist()
     out: dict[str, Any] = {
         "quantiles": {**{f"{q:g}": v for q, v in zip(QUANTILES, values, strict=True)},
                       "max": float(ratio.max())},

@@ -65,8 +65,7 @@ def invert_masked_block(block: MaskedAutoregressiveTransform, c: Tensor | None, 
     activations = [m for m in block.hyper if not isinstance(m, MaskedLinear)]
     features = z.shape[-1]
     first = linears[0].mask * linears[0].weight  # (H, F + C)
-    pre = torch.zeros(len(z), first.shape[0], dtype=z.dtype, device=z.device)
-    pre = pre + linears[0].bias
+    pre = linears[0].bias.to(z.dtype).repeat(len(z), 1)  # (N, H), updated in place below
     if c is not None:
         pre = pre + c.expand(len(z), -1) @ first[:, features:].T
     last = linears[-1].mask * linears[-1].weight  # (F * P, H_last)
