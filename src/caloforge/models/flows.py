@@ -23,7 +23,8 @@ import torch
 import zuko
 from torch import nn
 from zuko.flows import Flow, MaskedAutoregressiveTransform, UnconditionalDistribution
-from zuko.transforms import MonotonicRQSTransform
+
+from caloforge.models.splines import FastRQSTransform
 
 __all__ = ["FlowSpec", "block_orders", "build_flow", "count_parameters"]
 
@@ -108,7 +109,7 @@ def build_flow(features: int, context: int, spec: FlowSpec,
         >>> x.shape, flow(c).log_prob(x).shape
         (torch.Size([5, 3]), torch.Size([5]))
     """
-    univariate = partial(MonotonicRQSTransform, bound=spec.bound)
+    univariate = partial(FastRQSTransform, bound=spec.bound)
     shapes = [(spec.bins,), (spec.bins,), (spec.bins - 1,)]
     passes = 2 if spec.kind == "coupling" else None
     blocks: list[zuko.lazy.LazyTransform] = []
