@@ -108,10 +108,12 @@ class Distiller(nn.Module):
                 states.append(block(states[-1]))
         loss_x = torch.zeros((), device=x.device)
         h = states[-1]
+        last = len(s_blocks) - 1
         for k in reversed(range(len(s_blocks))):
             h = s_blocks[k].inv(h)
             if self._guided and k > 0:
-                guided = s_blocks[k].inv(states[k + 1])
+                # the chain's first block already starts from the teacher's state
+                guided = h if k == last else s_blocks[k].inv(states[k + 1])
                 loss_x = loss_x + self.config.guided_weight * (guided - states[k]).square().mean()
         loss_x = loss_x + (h - x).square().mean()
         # z-path: student z -> x', teacher back to z
