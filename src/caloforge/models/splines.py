@@ -50,9 +50,9 @@ class FastRQSTransform(MonotonicRQSTransform):
 
     def __init__(self, widths: Tensor, heights: Tensor, derivatives: Tensor,
                  bound: float = 5.0, slope: float = 1e-3, **kwargs: object) -> None:
+        # zuko's constructor is skipped on purpose: it would build the same grids the slow way
         super(MonotonicRQSTransform, self).__init__(**kwargs)
         log_slope = math.log(slope)
-        self.bound = bound
         self.horizontal = self._knots(widths / (1 + (2 / log_slope * widths).abs()), bound)
         self.vertical = self._knots(heights / (1 + (2 / log_slope * heights).abs()), bound)
         d = (derivatives / (1 + (derivatives / log_slope).abs())).exp()
