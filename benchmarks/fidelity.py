@@ -12,7 +12,8 @@ curve), times the student, prints a table and writes ``benchmarks/results/fideli
         --curve 1m,2m,5m --tag h100
 
 Every stage skips what its output already holds (a finished run resumes to a no-op), so an
-interrupted benchmark continues where it stopped.
+interrupted benchmark continues where it stopped. ``--teacher-run DIR`` reuses a finished
+teacher (trained by an earlier call on the same data) to distil and evaluate a new student.
 """
 
 from __future__ import annotations
@@ -148,6 +149,9 @@ def main() -> None:
     p.add_argument("--teacher-lr", type=float, help="teacher peak learning rate")
     p.add_argument("--student-batch", type=int, help="distillation batch size")
     p.add_argument("--student-lr", type=float, help="distillation peak learning rate")
+    p.add_argument("--teacher-run", type=Path, metavar="DIR",
+                   help="reuse this finished teacher run (linked as WORK/teacher; train it on "
+                        "the same --train-n data) and distil, evaluate and time afresh")
     p.add_argument("--time-export", type=Path, metavar="DIR",
                    help="only time an exported student (see --export-student) on this machine's "
                         "CPU and add the table to the JSON of --tag")
@@ -159,6 +163,8 @@ def main() -> None:
         return
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
+    if args.teacher_run and not (work / "teacher").exists():
+        (work / "teacher").symlink_to(args.teacher_run.resolve(), target_is_directory=True)
     t_start = time.perf_counter()
     train = simulate(work / "train.h5", args.train_n, seed=101)
     test = simulate(work / "test.h5", args.test_n, seed=202)
@@ -210,7 +216,8 @@ def main() -> None:
                  "train_n": args.train_n, "test_n": args.test_n, "seeds": {"train": 101,
                                                                            "test": 202},
                  "note": "caloforge reference data (its simulator), not Geant4; classifier "
-                         "protocol 'fast'", "wall_minutes": (time.perf_counter() - t_start) / 60},
+                         "protocol 'fast'", "wall_minutes": (time.perf_counter() - t_start) / 60,
+                 "teacher_reused_from": str(args.teacher_run) if args.teacher_run else None},
         "training": {"teacher_batch": recipe.train.batch_size, "teacher_lr": recipe.train.lr,
                      "student_batch": recipe.distill_train.batch_size,
                      "student_lr": recipe.distill_train.lr,
