@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import tempfile
 import time
 from pathlib import Path
@@ -25,12 +24,12 @@ from typing import Any
 
 import torch
 
+from _results import results_path
 from caloforge import __version__
 from caloforge.train.caloflow import distill_caloflow, load_training_data
 from caloforge.train.config import parse_duration
 from caloforge.train.presets import load_recipe
 
-RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_TRIALS = "500:3e-4,500:1e-3,500:2e-3,250:3e-4,250:6e-4,250:1e-3,250:2e-3,125:3e-4,125:6e-4"
 
 
@@ -75,11 +74,9 @@ def main() -> None:
                     "budget_s": budget, "teacher": str(args.teacher),
                     "note": "caloforge reference data (its simulator), not Geant4"},
            "trials": rows}
-    name = "distill_trials" + (f"-{re.sub(r'[^a-z0-9-]', '', args.tag.lower())}"
-                               if args.tag else "")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{name}.json").write_text(json.dumps(out, indent=2) + "\n")
-    print(f"wrote {RESULTS / name}.json")
+    path = results_path("distill_trials", args.tag)
+    path.write_text(json.dumps(out, indent=2) + "\n")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

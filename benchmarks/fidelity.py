@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from _results import results_path
 from caloforge import __version__
 from caloforge.data.io import ShowerFile, ShowerWriter
 from caloforge.evaluate.runner import evaluate_files
@@ -39,7 +39,6 @@ from caloforge.train.config import parse_duration
 from caloforge.train.presets import load_recipe
 from caloforge.train.run import Run
 
-RESULTS = Path(__file__).resolve().parent / "results"
 MODES = "cls-low,cls-high,fpd,kpd,hist"
 
 
@@ -228,8 +227,7 @@ def main() -> None:
         "metrics": table, "learning_curve": learning, "student_timing_cpu": timing}
     print(json.dumps({k: out[k] for k in ("training", "metrics", "learning_curve",
                                          "student_timing_cpu")}, indent=1))
-    path = _results_path(args.tag)
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = results_path("fidelity", args.tag)
     path.write_text(json.dumps(out, indent=2) + "\n")
     print(f"wrote {path}")
 
@@ -239,15 +237,10 @@ def _given(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def _results_path(tag: str) -> Path:
-    name = "fidelity" + (f"-{re.sub(r'[^a-z0-9-]', '', tag.lower())}" if tag else "")
-    return RESULTS / f"{name}.json"
-
-
 def time_export(args: argparse.Namespace) -> None:
     """CPU timing of a student trained elsewhere (weights moved in float16, run in float32),
     added to that run's JSON table."""
-    path = _results_path(args.tag)
+    path = results_path("fidelity", args.tag)
     out = json.loads(path.read_text())
     run = Run.load(import_run(args.time_export, args.work / "imported-student"), device="cpu")
     test = simulate(args.work / "test.h5", args.test_n, seed=202)

@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import tempfile
@@ -28,12 +27,12 @@ from pathlib import Path
 
 import torch
 
+from _results import results_path
 from caloforge import __version__
 from caloforge.simulate import ReferenceSimulator, load_config
 from caloforge.train.caloflow import distill_caloflow, load_training_data, train_caloflow
 from caloforge.train.presets import load_recipe
 
-RESULTS = Path(__file__).resolve().parent / "results"
 BATCHES = (1, 100, 10_000)
 
 CHILD = r"""
@@ -129,9 +128,7 @@ def main() -> None:
             "models": "given runs" if args.teacher else f"preset '{args.preset}', fresh weights",
             "note": "ds1-photons geometry, energies log-uniform 256 MeV - 4.2 TeV; time after a "
                     "warm-up batch; peak RSS of the child process"}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    name = "sampling" + (f"-{re.sub(r'[^a-z0-9-]', '', args.tag.lower())}" if args.tag else "")
-    path = RESULTS / f"{name}.json"
+    path = results_path("sampling", args.tag)
     path.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
     print(f"wrote {path}")
 
