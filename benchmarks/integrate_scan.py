@@ -2,13 +2,14 @@
 
     python benchmarks/integrate_scan.py [--train-calls 400000] [--eval-calls 100000]
 
-Each row changes one setting of :class:`caloforge.integrate.NISConfig` from the defaults (3
-channels, KL loss) at the same calls as ``benchmarks/integrate.py``; plain VEGAS is the
-reference, and one row spends 4x the training calls to show how the efficiency scales; the
-last rows change the process's resonance maps (``continuum_share``) or mix the sampler with a
-uniform share (``defensive``). Prints a table and writes
-``benchmarks/results/integrate_nis_scan.json``; ``--only TEXT`` runs the variants whose name
-contains TEXT and replaces just their rows in that file.
+Each "3 ch" row changes one setting of :class:`caloforge.integrate.NISConfig` from three
+channels with the KL loss and no VEGAS grid; each "1 ch" row one setting from the defaults (one
+channel, VEGAS grid in front of the flow, variance loss). Same calls as
+``benchmarks/integrate.py``; plain VEGAS is the reference; the "4x" rows spend 4x the training
+calls to show how the efficiency scales; some rows change the process's resonance maps
+(``continuum_share``) or mix the sampler with a uniform share (``defensive``). Prints a table
+and writes ``benchmarks/results/integrate_nis_scan.json``; ``--only TEXT`` runs the variants
+whose name contains TEXT and replaces just their rows in that file.
 """
 
 from __future__ import annotations
@@ -29,25 +30,47 @@ from caloforge.tables import write_json
 
 RESULTS = Path(__file__).resolve().parent / "results" / "integrate_nis_scan.json"
 
-#: Variant -> (NISConfig overrides, training-call factor[, DrellYanParameters overrides]).
-VARIANTS: dict[str, tuple[Any, ...]] = {
-    "defaults (kl, 2048, buffered 5, 64 units, 16 bins, 3 layers)": ({}, 1),
-    "variance loss": ({"loss": "variance"}, 1),
-    "buffered 10": ({"buffered_steps": 10}, 1),
-    "128 units": ({"units": 128}, 1),
-    "32 bins": ({"bins": 32}, 1),
-    "4 layers": ({"layers": 4}, 1),
-    "batch 1024": ({"batch_size": 1024}, 1),
-    "lr 1e-3": ({"learning_rate": 1e-3}, 1),
-    "channel allocation by integral share": ({"channel_allocation": "mean"}, 1),
-    "learned channel weights": ({"learned_weights": True}, 1),
-    "4x training calls": ({}, 4),
-    "maps: resonance BW + 20% 1/s continuum": ({}, 1, {"continuum_share": 0.2}),
-    "defensive 0.1 (uniform share of the sampler)": ({"defensive": 0.1}, 1),
-    "defensive 0.03 + maps with 20% continuum": ({"defensive": 0.03}, 1,
-                                                 {"continuum_share": 0.2}),
-}
+#: The settings of the 3-channel rows before VEGAS grids: the KL loss, training batches spread
+#: evenly over the channels. Each of those rows changes one of them.
+THREE = {"loss": "kl", "vegas_share": 0.0, "uniform_channel_ratio": 1.0, "bins": 16}
+#: One channel, VEGAS grids in front of the flow: ``NISConfig()``'s defaults.
+ONE: dict[str, Any] = {}
 
+#: Variant -> (channels, NISConfig settings, training-call factor[, DrellYanParameters]).
+VARIANTS: dict[str, tuple[Any, ...]] = {
+    "3 ch: kl, 2048, buffered 5, 64 units, 16 bins, 3 layers": (3, THREE, 1),
+    "3 ch: variance loss": (3, {**THREE, "loss": "variance"}, 1),
+    "3 ch: buffered 10": (3, {**THREE, "buffered_steps": 10}, 1),
+    "3 ch: 128 units": (3, {**THREE, "units": 128}, 1),
+    "3 ch: 32 spline bins": (3, {**THREE, "bins": 32}, 1),
+    "3 ch: 4 layers": (3, {**THREE, "layers": 4}, 1),
+    "3 ch: batch 1024": (3, {**THREE, "batch_size": 1024}, 1),
+    "3 ch: lr 1e-3": (3, {**THREE, "learning_rate": 1e-3}, 1),
+    "3 ch: channel allocation by integral share": (3, {**THREE, "channel_allocation": "mean"},
+                                                   1),
+    "3 ch: learned channel weights": (3, {**THREE, "learned_weights": True}, 1),
+    "3 ch: 4x training calls": (3, THREE, 4),
+    "3 ch: maps: resonance BW + 20% 1/s continuum": (3, THREE, 1, {"continuum_share": 0.2}),
+    "3 ch: defensive 0.1 (uniform share of the sampler)": (3, {**THREE, "defensive": 0.1}, 1),
+    "3 ch: defensive 0.03 + maps with 20% continuum": (3, {**THREE, "defensive": 0.03}, 1,
+                                                       {"continuum_share": 0.2}),
+    "3 ch: uniform channel ratio 0.2 (for_channels(3))": (
+        3, {**THREE, "uniform_channel_ratio": 0.2}, 1),
+    "3 ch: VEGAS grids 0.3 x 1024 bins, variance loss, ratio 0.2": (
+        3, {"vegas_share": 0.3, "loss": "variance", "bins": 16}, 1),
+    "1 ch: flow alone (kl, 16 spline bins, no VEGAS grid)": (
+        1, {"loss": "kl", "vegas_share": 0.0, "bins": 16}, 1),
+    "1 ch: VEGAS grid 0.3 x 1024 bins, variance loss, 32 spline bins (defaults)": (1, ONE, 1),
+    "1 ch: VEGAS grid, 16 spline bins": (1, {"bins": 16}, 1),
+    "1 ch: VEGAS grid, 64 spline bins": (1, {"bins": 64}, 1),
+    "1 ch: VEGAS grid, kl loss": (1, {"loss": "kl"}, 1),
+    "1 ch: VEGAS grid 512 bins": (1, {"vegas_bins": 512}, 1),
+    "1 ch: VEGAS grid 2048 bins": (1, {"vegas_bins": 2048}, 1),
+    "1 ch: VEGAS grid, share 0.2": (1, {"vegas_share": 0.2}, 1),
+    "1 ch: VEGAS grid, share 0.5": (1, {"vegas_share": 0.5}, 1),
+    "1 ch: VEGAS grid, lr 1e-3": (1, {"learning_rate": 1e-3}, 1),
+    "1 ch: VEGAS grid, 4x training calls": (1, ONE, 4),
+}
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -67,12 +90,12 @@ def main() -> None:
              "integral_pb": round(vegas.integral, 2), "error_pb": round(vegas.error, 2),
              "seconds": round(vegas.seconds, 1)}]
     print(table(rows), flush=True)
-    for name, (over, factor, *process) in VARIANTS.items():
+    for name, (channels, over, factor, *process) in VARIANTS.items():
         if args.only not in name:
             continue
         calls = args.train_calls * factor
         proc = DrellYan(DrellYanParameters(**process[0])) if process else dy
-        res, _ = nis(proc, calls, args.eval_calls, 3, NISConfig(**over), args.seed)
+        res, _ = nis(proc, calls, args.eval_calls, channels, NISConfig(**over), args.seed)
         rows.append({"variant": name, "train_calls": calls, "rel_std": round(res.rel_std, 4),
                      "uweff": round(res.unweighting_efficiency, 4),
                      "integral_pb": round(res.integral, 2), "error_pb": round(res.error, 2),

@@ -94,6 +94,9 @@ def test_cli_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["integrate", "--process", "camel-2d", "--channels", "3", "--train-calls", "100",
                  "--eval-calls", "100", "--no-progress"]) == 2
     assert "no channels" in capsys.readouterr().err
+    assert main(["integrate", "--process", "camel-2d", "--vegas-share", "1.5", "--train-calls",
+                 "100", "--eval-calls", "100", "--no-progress"]) == 2
+    assert "--vegas-share must lie in [0, 1)" in capsys.readouterr().err
 
 
 def test_cli_events_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -42,9 +42,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--eval-calls", type=int, required=True,
                    help="integrand calls for the final weighted sample")
     p.add_argument("--compare", action="store_true", help=f"also run {', '.join(METHODS[:-1])}")
-    p.add_argument("--loss", choices=["variance", "kl"], default="kl",
-                   help="NIS training loss (default: kl)")
-    p.add_argument("--batch-size", type=int, default=2048, help="NIS points per training step")
+    p.add_argument("--loss", choices=["variance", "kl"],
+                   help="NIS training loss (default: variance with one channel, kl with more)")
+    p.add_argument("--vegas-share", type=float,
+                   help="share of the training calls that adapt VEGAS grids put in front of the "
+                   "flow (default: 0.3 with one channel, 0 with more)")
+    p.add_argument("--vegas-bins", type=int, help="VEGAS bins per axis (default: 1024)")
+    p.add_argument("--batch-size", type=int, help="NIS points per training step (default: 2048)")
     p.add_argument("--learn-channel-weights", action="store_true",
                    help="train channel weights on top of the prior alpha")
     p.add_argument("-o", "--output", help="unweighted NIS events to this .h5 file")
@@ -64,8 +68,13 @@ def run(args: argparse.Namespace) -> int:
     outputs = [o for o in (args.output, args.plot, args.json) if o]
     for out in outputs:
         check_writable(out, args.force)
-    cfg = NISConfig(loss=args.loss, batch_size=args.batch_size,
-                    learned_weights=args.learn_channel_weights)
+    given = {"loss": args.loss, "vegas_share": args.vegas_share, "vegas_bins": args.vegas_bins,
+             "batch_size": args.batch_size}
+    cfg = NISConfig.for_channels(args.channels, learned_weights=args.learn_channel_weights,
+                                 **{k: v for k, v in given.items() if v is not None})
+    if not 0.0 <= cfg.vegas_share < 1.0:
+        raise InputError(f"--vegas-share must lie in [0, 1), not {cfg.vegas_share}",
+                         "give a share such as 0.3, or 0 for no VEGAS grid")
     with tqdm(total=cfg.training_steps(args.train_calls), disable=args.no_progress,
               desc="NIS training", unit="step") as bar:
         result, batch = nis(process, args.train_calls, args.eval_calls, args.channels, cfg,

@@ -1,0 +1,165 @@
+"""VEGAS grids in front of a ``madnis`` flow: the flow learns what VEGAS leaves.
+
+A VEGAS map sends ``r`` in ``[0, 1]^d`` to ``x`` bin by bin (equal probability per bin, widths
+adapted to the integrand), so its weights ``f(x) |dx/dr|`` are already flat along every axis;
+what is left are the correlations between axes, which a flow on ``r`` can learn. The sampling
+density is ``q(x) = q_flow(r) |dr/dx|``, the flow starts as the identity (``madnis`` zeroes the
+last layer of its subnets), so training starts from the VEGAS weights and lowers their variance.
+
+The grids come from ``madnis.integrator.VegasPreTraining`` (its samples land in the buffer
+for the flow's buffered training); unlike ``Flow.init_with_grid`` (arXiv:2311.01548), which
+reduces each grid to the spline's few bins, the map here keeps every VEGAS bin.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from madnis.integrator import Integrator, VegasPreTraining
+from torch import nn
+
+__all__ = ["POINTS_PER_BIN", "VegasGridMap", "VegasMappedFlow", "vegas_grids"]
+
+#: Fewest VEGAS points per bin and adaptation iteration.
+POINTS_PER_BIN = 10
+
+
+def _rows(channel: torch.Tensor | list[int] | int | None, n: int, channels: int
+          ) -> torch.Tensor:
+    """The channel index of every row from ``madnis``' ways of giving channels."""
+    if isinstance(channel, torch.Tensor):
+        return channel.long()
+    if isinstance(channel, list):
+        return torch.repeat_interleave(torch.arange(len(channel)), torch.tensor(channel))
+    if isinstance(channel, int):
+        return torch.full((n,), channel, dtype=torch.long)
+    return torch.arange(channels).repeat_interleave(n // channels)  # equal shares (or one)
+
+
+class VegasGridMap(nn.Module):
+    """Piecewise-linear maps of ``[0, 1]^d`` from VEGAS bin edges, one per channel.
+
+    Arguments:
+        grids: Bin edges ``(channels, d, bins + 1)``, each row rising from 0 to 1.
+
+    Example:
+        >>> grid = torch.tensor([[[0.0, 0.1, 1.0]]], dtype=torch.float64)  # 1 channel, 1 axis
+        >>> m, ch = VegasGridMap(grid), torch.zeros(2, dtype=torch.long)
+        >>> x, logjac = m.forward(torch.tensor([[0.25], [0.75]], dtype=torch.float64), ch)
+        >>> x.squeeze(1).round(decimals=6).tolist(), logjac.exp().round(decimals=6).tolist()
+        ([0.05, 0.55], [0.2, 1.8])
+        >>> r, back = m.inverse(x, ch)
+        >>> [round(v, 6) for v in r.squeeze(1).tolist()], bool(torch.allclose(back, -logjac))
+        ([0.25, 0.75], True)
+    """
+
+    def __init__(self, grids: torch.Tensor) -> None:
+        super().__init__()
+        if grids.dim() != 3 or grids.shape[-1] < 2:
+            raise ValueError(f"grids must be (channels, dims, bins + 1), not {tuple(grids.shape)}")
+        self.register_buffer("grids", grids.clone())
+
+    @property
+    def bins(self) -> int:
+        """Bins per axis."""
+        return self.grids.shape[-1] - 1
+
+    def _edges(self, idx: torch.Tensor, ch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        g = self.grids.to(idx.device)[ch]  # (n, d, bins + 1)
+        lo = g.gather(2, idx[..., None]).squeeze(2)
+        hi = g.gather(2, idx[..., None] + 1).squeeze(2)
+        return lo, hi - lo
+
+    def forward(self, r: torch.Tensor, ch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x(r)`` and ``log |dx/dr|`` for rows of channel ``ch``."""
+        scaled = r * self.bins
+        idx = scaled.floor().long().clamp(0, self.bins - 1)
+        lo, width = self._edges(idx, ch)
+        x = lo + (scaled - idx) * width
+        return x.to(r.dtype), (width * self.bins).log().sum(1).to(r.dtype)
+
+    def inverse(self, x: torch.Tensor, ch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``r(x)`` and ``log |dr/dx|``."""
+        inner = self.grids.to(x.device)[ch][..., 1:-1].contiguous()  # (n, d, bins - 1)
+        idx = torch.searchsorted(inner, x.to(inner.dtype)[..., None].contiguous()).squeeze(2)
+        lo, width = self._edges(idx, ch)
+        r = (idx + (x - lo) / width) / self.bins
+        return r.clamp(0, 1).to(x.dtype), -(width * self.bins).log().sum(1).to(x.dtype)
+
+
+class VegasMappedFlow(nn.Module):
+    """A ``madnis`` flow on the VEGAS variables ``r``: ``x = vegas(flow(z))``.
+
+    Implements the ``madnis.nn.Distribution`` protocol (``sample``, ``prob``, ``log_prob``).
+    Until :meth:`set_grids` is called the map is the identity.
+
+    Arguments:
+        flow: A ``madnis.nn.Flow`` with ``uniform_latent=True``.
+        dims: Dimension of the hypercube.
+        channels: Number of channels (1 for a single-channel flow).
+    """
+
+    def __init__(self, flow: nn.Module, dims: int, channels: int = 1) -> None:
+        super().__init__()
+        self.flow, self.channels = flow, channels
+        identity = torch.linspace(0, 1, 2).expand(channels, dims, 2)
+        self.map = VegasGridMap(identity)
+
+    def set_grids(self, grids: torch.Tensor) -> None:
+        """Put VEGAS bin edges ``(channels, dims, bins + 1)`` in front of the flow."""
+        self.map = VegasGridMap(grids.to(self.map.grids.dtype))
+
+    def _flow_channel(self, channel: torch.Tensor | list[int] | int | None
+                      ) -> torch.Tensor | list[int] | int | None:
+        return channel if self.channels > 1 else None
+
+    def log_prob(self, x: torch.Tensor, c: torch.Tensor | None = None,
+                 channel: torch.Tensor | list[int] | int | None = None) -> torch.Tensor:
+        """``log q_flow(r(x)) + log |dr/dx|``."""
+        r, logjac = self.map.inverse(x, _rows(channel, len(x), self.channels))
+        return self.flow.log_prob(r, c, self._flow_channel(channel)) + logjac
+
+    def prob(self, x: torch.Tensor, c: torch.Tensor | None = None,
+             channel: torch.Tensor | list[int] | int | None = None) -> torch.Tensor:
+        """Density of :meth:`log_prob`."""
+        return self.log_prob(x, c, channel).exp()
+
+    def sample(self, n: int | None = None, c: torch.Tensor | None = None,
+               channel: torch.Tensor | list[int] | int | None = None,
+               return_log_prob: bool = False, return_prob: bool = False,
+               device: torch.device | None = None, dtype: torch.dtype | None = None
+               ) -> torch.Tensor | tuple[torch.Tensor, ...]:
+        """Flow samples pushed through the VEGAS map, with their (log-)density if asked."""
+        r, log_q = self.flow.sample(n, c, self._flow_channel(channel), return_log_prob=True,
+                                    device=device, dtype=dtype)
+        x, logjac = self.map.forward(r, _rows(channel, len(r), self.channels))
+        if not (return_prob or return_log_prob):
+            return x
+        log_p = log_q - logjac
+        extra = ([log_p] if return_log_prob else []) + ([log_p.exp()] if return_prob else [])
+        return (x, *extra)
+
+
+def vegas_grids(integrator: Integrator, calls: int, iterations: int, bins: int,
+                seed: int = 0) -> torch.Tensor:
+    """Adapt one VEGAS grid per channel with ``madnis``' pre-training on about ``calls``
+    integrand calls (its samples are stored in the integrator's buffer).
+
+    Arguments:
+        integrator: The ``madnis`` integrator whose integrand and buffer are used.
+        calls: Integrand calls for all iterations and channels together.
+        iterations: Adaptation iterations.
+        bins: Bins per axis; fewer when a grid would see under ``POINTS_PER_BIN`` points
+            per bin and iteration (a small budget cannot place many bins).
+        seed: Seed of the VEGAS points.
+
+    Returns:
+        Bin edges ``(channels, dims, bins + 1)``.
+    """
+    channels = integrator.integrand.channel_count or 1
+    per_step = max(calls // (iterations * channels), 1)
+    pre = VegasPreTraining(integrator, bins=max(min(bins, per_step // POINTS_PER_BIN), 1))
+    pre.rng = np.random.default_rng(seed)
+    pre.train([per_step] * iterations)
+    return torch.stack([torch.as_tensor(g.extract_grid(), dtype=torch.float64)
+                        for g in pre.grids])
