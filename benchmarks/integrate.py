@@ -8,7 +8,7 @@ a plot of the learned m_ll / cos theta densities (``integrate_dy.png`` beside it
 weight distributions (``integrate_weights.png``), and where the largest weights of plain VEGAS and
 NIS sit in (m_ll, y, cos theta): those set the unweighting efficiency.
 
-    python benchmarks/integrate.py [--train-calls 400000] [--eval-calls 100000] [--seed 0]
+    python benchmarks/integrate.py [--train-calls 400000] [--eval-calls 100000] [--seeds 0,1,2]
 
 Targets: NIS relative std per sample >= 3x smaller and unweighting efficiency >= 2x higher than
 plain VEGAS; >= 1.5x lower relative std than VEGAS with the same pole mappings.
@@ -17,12 +17,12 @@ plain VEGAS; >= 1.5x lower relative std than VEGAS with the same pole mappings.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -30,55 +30,86 @@ from caloforge import __version__
 from caloforge.integrate import DrellYan, NISConfig, compare, nis, table
 from caloforge.integrate.events import plot_distributions, plot_weights
 from caloforge.integrate.methods import IntegrationResult
+from caloforge.tables import write_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
+#: The two NIS set-ups: one channel behind a VEGAS grid (the defaults), and three channels.
+CONFIGS = {"nis": (1, NISConfig.for_channels(1)), "nis-3ch": (3, NISConfig.for_channels(3))}
+
+
+def run(dy: DrellYan, train_calls: int, eval_calls: int, seed: int
+        ) -> tuple[list[IntegrationResult], Any]:
+    """Every method at one seed: the results and the single-channel NIS sample."""
+    results = compare(dy, train_calls, eval_calls, channels=3, seed=seed,
+                      methods=("flat", "vegas", "vegas-mapped"))
+    batch = None
+    for name, (channels, cfg) in CONFIGS.items():
+        result, sample = nis(dy, train_calls, eval_calls, channels, cfg, seed)
+        result.method = name
+        results.append(result)
+        batch = sample if batch is None else batch
+    return results, batch
+
+
+def ratios(results: list[IntegrationResult]) -> dict[str, float]:
+    """The ratios the issue sets targets on (and the same for the 3-channel NIS)."""
+    by = {r.method: r for r in results}
+    out = {}
+    for nis_name, suffix in (("nis", ""), ("nis-3ch", "_3ch")):
+        out[f"rel_std_vegas_over_nis{suffix}"] = by["vegas"].rel_std / by[nis_name].rel_std
+        out[f"uweff_nis{suffix}_over_vegas"] = (by[nis_name].unweighting_efficiency
+                                                / by["vegas"].unweighting_efficiency)
+        out[f"rel_std_vegas_mapped_over_nis{suffix}"] = (by["vegas-mapped"].rel_std
+                                                         / by[nis_name].rel_std)
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train-calls", type=int, default=400_000)
     parser.add_argument("--eval-calls", type=int, default=100_000)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", default="0",
+                        help="comma-separated seeds; the first one's sample is plotted")
     args = parser.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    RESULTS.mkdir(parents=True, exist_ok=True)
     dy = DrellYan()
     t0 = time.perf_counter()
-    results = compare(dy, args.train_calls, args.eval_calls, channels=3, seed=args.seed,
-                      methods=("flat", "vegas", "vegas-mapped"))
-    configs = {"nis": (1, NISConfig.for_channels(1)), "nis-3ch": (3, NISConfig.for_channels(3))}
-    batches = {}
-    for name, (channels, cfg) in configs.items():
-        result, batches[name] = nis(dy, args.train_calls, args.eval_calls, channels, cfg,
-                                    args.seed)
-        result.method = name
-        results.append(result)
-    print(f"dy-zprime, {args.train_calls} + {args.eval_calls} calls per method, sigma in pb")
-    print(table(results))
-    by = {r.method: r for r in results}
-    ratios = {
-        "rel_std_vegas_over_nis": by["vegas"].rel_std / by["nis"].rel_std,
-        "uweff_nis_over_vegas": by["nis"].unweighting_efficiency
-        / by["vegas"].unweighting_efficiency,
-        "rel_std_vegas_mapped_over_nis": by["vegas-mapped"].rel_std / by["nis"].rel_std,
-        "rel_std_vegas_over_nis_3ch": by["vegas"].rel_std / by["nis-3ch"].rel_std,
-        "uweff_nis_3ch_over_vegas": by["nis-3ch"].unweighting_efficiency
-        / by["vegas"].unweighting_efficiency}
-    for key, value in ratios.items():
-        print(f"{key:<32} {value:6.2f}")
-    print(weight_table(dy, results))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    plot_weights(RESULTS / "integrate_weights.png", results, "Drell-Yan + Z', equal calls")
-    batch = batches["nis"]
-    plot = plot_distributions(RESULTS / "integrate_dy.png", dy.physical(batch.x),
-                              batch.weights, "Drell-Yan + Z', NIS (1 channel, VEGAS grid)")
+    by_seed = []
+    for seed in seeds:
+        results, batch = run(dy, args.train_calls, args.eval_calls, seed)
+        print(f"dy-zprime, seed {seed}, {args.train_calls} + {args.eval_calls} calls per method, "
+              "sigma in pb")
+        print(table(results))
+        r = ratios(results)
+        for key, value in r.items():
+            print(f"{key:<36} {value:6.2f}")
+        by_seed.append({"seed": seed, "ratios": r,
+                        "rel_std": {x.method: x.rel_std for x in results},
+                        "uweff": {x.method: x.unweighting_efficiency for x in results}})
+        if seed == seeds[0]:
+            first, first_ratios = results, r
+            print(weight_table(dy, results))
+            plot_weights(RESULTS / "integrate_weights.png", results,
+                         "Drell-Yan + Z', equal calls")
+            plot = plot_distributions(RESULTS / "integrate_dy.png", dy.physical(batch.x),
+                                      batch.weights,
+                                      "Drell-Yan + Z', NIS (1 channel, VEGAS grid)")
+    if len(seeds) > 1:
+        print("over seeds " + ", ".join(map(str, seeds)) + ": min / max")
+        for key in by_seed[0]["ratios"]:
+            values = [row["ratios"][key] for row in by_seed]
+            print(f"{key:<36} {min(values):6.2f} {max(values):6.2f}")
     meta = {"caloforge": __version__, "machine": platform.processor() or platform.machine(),
-            "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d"),
-            "train_calls": args.train_calls, "eval_calls": args.eval_calls, "seed": args.seed,
-            "nis": {name: {"channels": ch, **asdict(cfg)} for name, (ch, cfg) in configs.items()},
+            "cpus": os.cpu_count(), "threads": torch.get_num_threads(),
+            "date": time.strftime("%Y-%m-%d"), "train_calls": args.train_calls,
+            "eval_calls": args.eval_calls, "seeds": seeds,
+            "nis": {name: {"channels": ch, **asdict(cfg)} for name, (ch, cfg) in CONFIGS.items()},
             "note": "toy PDFs (no evolution), LO; see caloforge.integrate.drell_yan",
             "wall_s": time.perf_counter() - t0}
     out = RESULTS / "integrate.json"
-    out.write_text(json.dumps({"meta": meta, "results": [r.to_json() for r in results],
-                               "ratios": ratios}, indent=2) + "\n")
+    write_json(out, {"meta": meta, "results": [r.to_json() for r in first],
+                     "ratios": first_ratios, "by_seed": by_seed})
     print(f"wrote {out} and {plot}")
 
 

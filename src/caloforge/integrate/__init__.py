@@ -14,6 +14,7 @@ from caloforge.integrate.methods import (
     vegas_plain,
 )
 from caloforge.integrate.processes import Camel, MultiChannelProcess, Process, Ring
+from caloforge.integrate.vegas_map import VegasMappedFlow
 
 __all__ = [
     "METHODS",
@@ -27,6 +28,7 @@ __all__ = [
     "Process",
     "Ring",
     "ToyPDF",
+    "VegasMappedFlow",
     "compare",
     "flat",
     "get_process",
