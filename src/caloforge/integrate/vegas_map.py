@@ -57,34 +57,48 @@ class VegasGridMap(nn.Module):
         super().__init__()
         if grids.dim() != 3 or grids.shape[-1] < 2:
             raise ValueError(f"grids must be (channels, dims, bins + 1), not {tuple(grids.shape)}")
-        self.register_buffer("grids", grids.clone())
+        self.register_buffer("grids", grids.detach().to(torch.float64).clone())  # float64 edges
 
     @property
     def bins(self) -> int:
         """Bins per axis."""
         return self.grids.shape[-1] - 1
 
-    def _edges(self, idx: torch.Tensor, ch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        g = self.grids.to(idx.device)[ch]  # (n, d, bins + 1)
-        lo = g.gather(2, idx[..., None]).squeeze(2)
-        hi = g.gather(2, idx[..., None] + 1).squeeze(2)
-        return lo, hi - lo
-
     def forward(self, r: torch.Tensor, ch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``x(r)`` and ``log |dx/dr|`` for rows of channel ``ch``."""
-        scaled = r * self.bins
-        idx = scaled.floor().long().clamp(0, self.bins - 1)
-        lo, width = self._edges(idx, ch)
-        x = lo + (scaled - idx) * width
-        return x.to(r.dtype), (width * self.bins).log().sum(1).to(r.dtype)
+        return self._apply(r, ch, inverse=False)
 
     def inverse(self, x: torch.Tensor, ch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``r(x)`` and ``log |dr/dx|``."""
-        inner = self.grids.to(x.device)[ch][..., 1:-1].contiguous()  # (n, d, bins - 1)
-        idx = torch.searchsorted(inner, x.to(inner.dtype)[..., None].contiguous()).squeeze(2)
-        lo, width = self._edges(idx, ch)
-        r = (idx + (x - lo) / width) / self.bins
-        return r.clamp(0, 1).to(x.dtype), -(width * self.bins).log().sum(1).to(x.dtype)
+        return self._apply(x, ch, inverse=True)
+
+    def _apply(self, v: torch.Tensor, ch: torch.Tensor, inverse: bool
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The map (or its inverse) channel by channel: one ``(dims, bins + 1)`` grid per
+        channel, never a grid per row."""
+        out, logjac = torch.empty_like(v), torch.empty(len(v), dtype=v.dtype, device=v.device)
+        grids = self.grids.to(v.device)
+        for c in range(len(grids)):
+            rows = (ch == c).nonzero().squeeze(1)
+            if len(rows) == 0:
+                continue
+            g = grids[c]  # (dims, bins + 1)
+            vals = v[rows].to(g.dtype).T.contiguous()  # (dims, n)
+            if inverse:
+                idx = torch.searchsorted(g[:, 1:-1].contiguous(), vals)
+            else:
+                idx = (vals * self.bins).floor().long().clamp(0, self.bins - 1)
+            lo = g.gather(1, idx)
+            width = g.gather(1, idx + 1) - lo
+            if inverse:
+                res = ((idx + (vals - lo) / width) / self.bins).clamp(0, 1)
+                jac = -(width * self.bins).log().sum(0)
+            else:
+                res = lo + (vals * self.bins - idx) * width
+                jac = (width * self.bins).log().sum(0)
+            out[rows] = res.T.to(v.dtype)
+            logjac[rows] = jac.to(v.dtype)
+        return out, logjac
 
 
 class VegasMappedFlow(nn.Module):
@@ -107,7 +121,7 @@ class VegasMappedFlow(nn.Module):
 
     def set_grids(self, grids: torch.Tensor) -> None:
         """Put VEGAS bin edges ``(channels, dims, bins + 1)`` in front of the flow."""
-        self.map = VegasGridMap(grids.to(self.map.grids.dtype))
+        self.map = VegasGridMap(grids)
 
     def _flow_channel(self, channel: torch.Tensor | list[int] | int | None
                       ) -> torch.Tensor | list[int] | int | None:
