@@ -188,19 +188,19 @@ class NISConfig:
 
     The defaults are the single-channel settings measured best on Drell-Yan + Z' (400k
     training calls; ``benchmarks/integrate_scan.py``, figures at seed 0 below, the efficiency
-    moves by about 0.05 between runs); :meth:`for_channels` gives the multi-channel ones.
+    moves by up to 0.1 between seeds); :meth:`for_channels` gives the multi-channel ones.
 
     Attributes:
         batch_size: Points per training step (each a fresh integrand call batch).
         learning_rate: Adam learning rate (cosine decay over the training).
         loss: ``variance`` (default; stratified in multi-channel mode) or ``kl``. Behind a
-            VEGAS grid the variance loss gave relative std 0.087 against 0.137 with KL; with
+            VEGAS grid the variance loss gave relative std 0.086 against 0.138 with KL; with
             3 channels and no grid it was worse than KL (0.48 against 0.15).
         buffered_steps: Extra optimisation steps on buffered samples after each online step
             (re-using integrand values; no new calls).
         buffer_capacity: Samples kept for buffered training.
         layers, units, bins: Flow size (per channel network). Behind the VEGAS grid, 32 spline
-            bins: relative std 0.087 (16: 0.090, 64: 0.078 at twice the time).
+            bins: relative std 0.086 (16: 0.090, 64: 0.078 at 1.8x the time).
         learned_weights: Train channel weights on top of the prior (off by default: on
             Drell-Yan + Z' it lowered the unweighting efficiency from 0.31 to 0.21).
         channel_allocation: How the final sample is shared among channels: ``variance``
@@ -213,10 +213,10 @@ class NISConfig:
             0.33 / 0.45 (the flow alone: 0.28-0.31 and 0.13-0.14).
         vegas_share: Share of the training calls spent adapting VEGAS grids (``madnis``'
             pre-training) that then sit in front of the flow (:class:`VegasMappedFlow`); 0 =
-            no grid. Single channel, 0.3: relative std 0.087 and efficiency 0.43 against
-            0.77 / 0.07 for the flow alone (0.2 / 0.5: 0.086 / 0.082, efficiency 0.37 / 0.43).
+            no grid. Single channel, 0.3: relative std 0.086 and efficiency 0.41 against
+            0.77 / 0.07 for the flow alone (0.2 / 0.5: 0.086 / 0.083, efficiency 0.42 / 0.37).
         vegas_bins, vegas_iterations: VEGAS bins per axis and adaptation iterations (512 bins:
-            efficiency 0.28; 2048: 0.46, 1.5x the time).
+            relative std 0.096, efficiency 0.23; 2048: 0.088, 0.42).
     """
 
     batch_size: int = 2048
@@ -239,7 +239,7 @@ class NISConfig:
     def for_channels(cls, channels: int, **overrides: Any) -> NISConfig:
         """The measured defaults for ``channels`` channels. With several channels, the KL loss,
         16 spline bins and no VEGAS grids: behind per-channel grids, three channels gave
-        relative std 0.19 on Drell-Yan + Z' (0.127 without them).
+        relative std 0.20 on Drell-Yan + Z' (0.127 without them).
 
         Example:
             >>> NISConfig.for_channels(3).loss, NISConfig.for_channels(1, bins=8).bins
