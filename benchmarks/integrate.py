@@ -42,13 +42,12 @@ def run(dy: DrellYan, train_calls: int, eval_calls: int, seed: int
     """Every method at one seed: the results and the single-channel NIS sample."""
     results = compare(dy, train_calls, eval_calls, channels=3, seed=seed,
                       methods=("flat", "vegas", "vegas-mapped"))
-    batch = None
+    batches = {}
     for name, (channels, cfg) in CONFIGS.items():
-        result, sample = nis(dy, train_calls, eval_calls, channels, cfg, seed)
+        result, batches[name] = nis(dy, train_calls, eval_calls, channels, cfg, seed)
         result.method = name
         results.append(result)
-        batch = sample if batch is None else batch
-    return results, batch
+    return results, batches["nis"]
 
 
 def ratios(results: list[IntegrationResult]) -> dict[str, float]:

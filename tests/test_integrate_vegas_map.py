@@ -9,6 +9,7 @@ import torch
 import vegas
 from madnis.nn import Flow
 
+from caloforge.errors import InputError
 from caloforge.integrate import Camel, nis
 from caloforge.integrate.methods import NISConfig
 from caloforge.integrate.vegas_map import VegasGridMap, VegasMappedFlow
@@ -69,6 +70,11 @@ def test_mapped_flow_keeps_each_channel_on_its_own_grid() -> None:
         assert torch.allclose(g.log_prob(x, channel=labels), log_q, atol=1e-6)
     # channel 0 squeezes x0 into [0, 0.1] for half its points, channel 1 squeezes x1
     assert (x[:1000, 0] < 0.1).double().mean().item() > (x[1000:, 0] < 0.1).double().mean().item()
+
+
+def test_config_rejects_a_vegas_share_outside_zero_one() -> None:
+    with pytest.raises(InputError, match="must lie in"):
+        NISConfig(vegas_share=1.0)
 
 
 def test_nis_with_vegas_pretraining_integrates_a_camel() -> None:

@@ -72,9 +72,6 @@ def run(args: argparse.Namespace) -> int:
              "batch_size": args.batch_size}
     cfg = NISConfig.for_channels(args.channels, learned_weights=args.learn_channel_weights,
                                  **{k: v for k, v in given.items() if v is not None})
-    if not 0.0 <= cfg.vegas_share < 1.0:
-        raise InputError(f"--vegas-share must lie in [0, 1), not {cfg.vegas_share}",
-                         "give a share such as 0.3, or 0 for no VEGAS grid")
     with tqdm(total=cfg.training_steps(args.train_calls), disable=args.no_progress,
               desc="NIS training", unit="step") as bar:
         result, batch = nis(process, args.train_calls, args.eval_calls, args.channels, cfg,

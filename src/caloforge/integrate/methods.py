@@ -235,6 +235,12 @@ class NISConfig:
     vegas_bins: int = 1024
     vegas_iterations: int = 10
 
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.vegas_share < 1.0:
+            raise InputError(f"NISConfig.vegas_share / --vegas-share must lie in [0, 1), not "
+                             f"{self.vegas_share}", "give a share such as 0.3, or 0 for no "
+                             "VEGAS grid")
+
     @classmethod
     def for_channels(cls, channels: int, **overrides: Any) -> NISConfig:
         """The measured defaults for ``channels`` channels. With several channels, the KL loss,
@@ -305,12 +311,12 @@ def nis(process: Process, train_calls: int, eval_calls: int, channels: int = 1,
         loss = variance if cfg.loss == "variance" else kl_divergence
     steps = cfg.training_steps(train_calls)  # buffered steps re-use stored calls
     flow_kwargs = {"layers": cfg.layers, "units": cfg.units, "bins": cfg.bins}
-    flow = None
+    flow, mapped = None, None
     if cfg.defensive > 0 or cfg.vegas_share > 0:
         flow = Flow(dims_in=process.dims, channels=channels if channels > 1 else None,
                     **flow_kwargs)
     if cfg.vegas_share > 0:
-        flow = VegasMappedFlow(flow, process.dims, channels)
+        flow = mapped = VegasMappedFlow(flow, process.dims, channels)
     if cfg.defensive > 0:
         flow = DefensiveFlow(flow, cfg.defensive)
     integrator = Integrator(
@@ -320,10 +326,9 @@ def nis(process: Process, train_calls: int, eval_calls: int, channels: int = 1,
         buffer_capacity=cfg.buffer_capacity, buffered_steps=cfg.buffered_steps,
         uniform_channel_ratio=cfg.uniform_channel_ratio,
         scheduler=lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps))
-    if cfg.vegas_share > 0:
-        grids = vegas_grids(integrator, cfg.vegas_calls(train_calls), cfg.vegas_iterations,
-                            cfg.vegas_bins, seed)
-        (flow.flow if cfg.defensive > 0 else flow).set_grids(grids)
+    if mapped is not None:
+        mapped.set_grids(vegas_grids(integrator, cfg.vegas_calls(train_calls),
+                                     cfg.vegas_iterations, cfg.vegas_bins, seed))
     integrator.train(steps, callback=(lambda status: progress(status.step)) if progress else None)
     calls_train = counter.calls + pilot_calls
     with torch.no_grad():
