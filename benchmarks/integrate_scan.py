@@ -3,11 +3,12 @@
     python benchmarks/integrate_scan.py [--train-calls 400000] [--eval-calls 100000]
 
 Each "3 ch" row changes one setting of :class:`caloforge.integrate.NISConfig` from three
-channels with the KL loss and no VEGAS grid; each "1 ch" row one setting from the defaults (one
-channel, VEGAS grid in front of the flow, variance loss). Same calls as
-``benchmarks/integrate.py``; plain VEGAS is the reference; the "4x" rows spend 4x the training
-calls to show how the efficiency scales; some rows change the process's resonance maps
-(``continuum_share``) or mix the sampler with a uniform share (``defensive``). Prints a table
+channels with the KL loss and no VEGAS grid; each "1 ch" row one setting from one channel with
+a VEGAS grid in front of the flow and the variance loss (the defaults before the Rényi loss);
+the "renyi" rows one setting from today's 1-channel defaults (the annealed Rényi loss). Same
+calls as ``benchmarks/integrate.py``; plain VEGAS is the reference; the "4x" rows spend 4x the
+training calls to show how the efficiency scales; some rows change the process's resonance
+maps (``continuum_share``) or mix the sampler with a uniform share (``defensive``). Prints a table
 and writes ``benchmarks/results/integrate_nis_scan.json``; ``--only TEXT`` runs the variants
 whose name contains TEXT and replaces just their rows in that file.
 """
@@ -33,8 +34,9 @@ RESULTS = Path(__file__).resolve().parent / "results" / "integrate_nis_scan.json
 #: The settings of the 3-channel rows before VEGAS grids: the KL loss, training batches spread
 #: evenly over the channels. Each of those rows changes one of them.
 THREE = {"loss": "kl", "vegas_share": 0.0, "uniform_channel_ratio": 1.0, "bins": 16}
-#: One channel, VEGAS grids in front of the flow: ``NISConfig()``'s defaults.
-ONE: dict[str, Any] = {}
+#: One channel, VEGAS grids in front of the flow, variance loss: the 1-channel defaults before
+#: the Rényi loss. Each "1 ch" row changes one of them.
+ONE: dict[str, Any] = {"loss": "variance"}
 
 #: Variant -> (channels, NISConfig settings, training-call factor[, DrellYanParameters]).
 VARIANTS: dict[str, tuple[Any, ...]] = {
@@ -58,18 +60,26 @@ VARIANTS: dict[str, tuple[Any, ...]] = {
         3, {**THREE, "uniform_channel_ratio": 0.2}, 1),
     "3 ch: VEGAS grids 0.3 x 1024 bins, variance loss, ratio 0.2": (
         3, {"vegas_share": 0.3, "loss": "variance", "bins": 16}, 1),
+    "3 ch: renyi 2 -> 32 loss, ratio 0.2": (3, {"loss": "renyi", "vegas_share": 0.0, "bins": 16},
+                                            1),
     "1 ch: flow alone (kl, 16 spline bins, no VEGAS grid)": (
         1, {"loss": "kl", "vegas_share": 0.0, "bins": 16}, 1),
-    "1 ch: VEGAS grid 0.3 x 1024 bins, variance loss, 32 spline bins (defaults)": (1, ONE, 1),
-    "1 ch: VEGAS grid, 16 spline bins": (1, {"bins": 16}, 1),
-    "1 ch: VEGAS grid, 64 spline bins": (1, {"bins": 64}, 1),
-    "1 ch: VEGAS grid, kl loss": (1, {"loss": "kl"}, 1),
-    "1 ch: VEGAS grid 512 bins": (1, {"vegas_bins": 512}, 1),
-    "1 ch: VEGAS grid 2048 bins": (1, {"vegas_bins": 2048}, 1),
-    "1 ch: VEGAS grid, share 0.2": (1, {"vegas_share": 0.2}, 1),
-    "1 ch: VEGAS grid, share 0.5": (1, {"vegas_share": 0.5}, 1),
-    "1 ch: VEGAS grid, lr 1e-3": (1, {"learning_rate": 1e-3}, 1),
+    "1 ch: VEGAS grid 0.3 x 1024 bins, variance loss, 32 spline bins": (1, ONE, 1),
+    "1 ch: VEGAS grid, 16 spline bins": (1, {**ONE, "bins": 16}, 1),
+    "1 ch: VEGAS grid, 64 spline bins": (1, {**ONE, "bins": 64}, 1),
+    "1 ch: VEGAS grid, kl loss": (1, {**ONE, "loss": "kl"}, 1),
+    "1 ch: VEGAS grid 512 bins": (1, {**ONE, "vegas_bins": 512}, 1),
+    "1 ch: VEGAS grid 2048 bins": (1, {**ONE, "vegas_bins": 2048}, 1),
+    "1 ch: VEGAS grid, share 0.2": (1, {**ONE, "vegas_share": 0.2}, 1),
+    "1 ch: VEGAS grid, share 0.5": (1, {**ONE, "vegas_share": 0.5}, 1),
+    "1 ch: VEGAS grid, lr 1e-3": (1, {**ONE, "learning_rate": 1e-3}, 1),
     "1 ch: VEGAS grid, 4x training calls": (1, ONE, 4),
+    "1 ch: VEGAS grid, renyi 2 -> 32 (defaults)": (1, {}, 1),
+    "1 ch: VEGAS grid, renyi 2 -> 16": (1, {"renyi_alpha": 16.0}, 1),
+    "1 ch: VEGAS grid, renyi 2 -> 64": (1, {"renyi_alpha": 64.0}, 1),
+    "1 ch: VEGAS grid share 0.2, renyi": (1, {"vegas_share": 0.2}, 1),
+    "1 ch: VEGAS grid, renyi, 64 spline bins": (1, {"bins": 64}, 1),
+    "1 ch: VEGAS grid, renyi, 4x training calls": (1, {}, 4),
 }
 
 def main() -> None:

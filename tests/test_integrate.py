@@ -97,12 +97,15 @@ def test_cli_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["integrate", "--process", "camel-2d", "--vegas-share", "1.5", "--train-calls",
                  "100", "--eval-calls", "100", "--no-progress"]) == 2
     assert "--vegas-share must lie in [0, 1)" in capsys.readouterr().err
+    assert main(["integrate", "--process", "camel-2d", "--renyi-alpha", "1.5", "--train-calls",
+                 "100", "--eval-calls", "100", "--no-progress"]) == 2
+    assert "Rényi orders need 1 < start <= end" in capsys.readouterr().err
 
 
 def test_cli_events_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     events, plot = tmp_path / "events.h5", tmp_path / "dy.png"
     assert main(["integrate", "--process", "dy-zprime", "--channels", "1", "--train-calls",
-                 "5000", "--eval-calls", "5000", "-o", str(events), "--plot", str(plot),
+                 "20000", "--eval-calls", "5000", "-o", str(events), "--plot", str(plot),
                  "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "nis" in out and "unweighted events" in out

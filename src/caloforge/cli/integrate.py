@@ -11,7 +11,7 @@ from caloforge.data.io import check_writable
 from caloforge.errors import InputError
 from caloforge.integrate.compare import METHODS, PROCESSES, compare, get_process, table
 from caloforge.integrate.events import plot_distributions, write_events
-from caloforge.integrate.methods import NISConfig, nis
+from caloforge.integrate.methods import LOSSES, NISConfig, nis
 from caloforge.integrate.processes import MultiChannelProcess
 from caloforge.tables import write_json
 
@@ -42,8 +42,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--eval-calls", type=int, required=True,
                    help="integrand calls for the final weighted sample")
     p.add_argument("--compare", action="store_true", help=f"also run {', '.join(METHODS[:-1])}")
-    p.add_argument("--loss", choices=["variance", "kl"],
-                   help="NIS training loss (default: variance with one channel, kl with more)")
+    p.add_argument("--loss", choices=list(LOSSES),
+                   help="NIS training loss (default: renyi with one channel, kl with more); "
+                   "renyi raises the Renyi-divergence order from 2 (the variance optimum) "
+                   "towards --renyi-alpha, which shortens the tail of the weights")
+    p.add_argument("--renyi-alpha", type=float,
+                   help="final Renyi order of --loss renyi (default: 32; larger = shorter "
+                   "weight tail, higher unweighting efficiency, larger relative std)")
     p.add_argument("--vegas-share", type=float,
                    help="share of the training calls that adapt VEGAS grids put in front of the "
                    "flow (default: 0.3 with one channel, 0 with more)")
@@ -69,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     for out in outputs:
         check_writable(out, args.force)
     given = {"loss": args.loss, "vegas_share": args.vegas_share, "vegas_bins": args.vegas_bins,
-             "batch_size": args.batch_size}
+             "batch_size": args.batch_size, "renyi_alpha": args.renyi_alpha}
     cfg = NISConfig.for_channels(args.channels, learned_weights=args.learn_channel_weights,
                                  **{k: v for k, v in given.items() if v is not None})
     with tqdm(total=cfg.training_steps(args.train_calls), disable=args.no_progress,
