@@ -88,6 +88,8 @@ def test_nis_config_rejects_unknown_losses_and_orders() -> None:
         NISConfig(loss="chi2")
     with pytest.raises(InputError, match="Rényi orders"):
         NISConfig(renyi_alpha=1.5, renyi_alpha_start=2.0)
+    with pytest.raises(InputError, match="renyi_ramp must lie in"):
+        NISConfig(renyi_ramp=0.0)
 
 
 def test_renyi_trained_nis_integrates_the_camel() -> None:

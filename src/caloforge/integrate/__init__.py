@@ -5,6 +5,7 @@ Stands apart from the calorimeter stages: it shares only the CLI, configs and pl
 
 from caloforge.integrate.compare import METHODS, PROCESSES, compare, get_process, table
 from caloforge.integrate.drell_yan import DrellYan, DrellYanParameters, ToyPDF
+from caloforge.integrate.losses import AnnealedRenyi, renyi_divergence
 from caloforge.integrate.methods import (
     IntegrationResult,
     NISConfig,
@@ -19,6 +20,7 @@ from caloforge.integrate.vegas_map import VegasMappedFlow
 __all__ = [
     "METHODS",
     "PROCESSES",
+    "AnnealedRenyi",
     "Camel",
     "DrellYan",
     "DrellYanParameters",
@@ -33,6 +35,7 @@ __all__ = [
     "flat",
     "get_process",
     "nis",
+    "renyi_divergence",
     "table",
     "vegas_mapped",
     "vegas_plain",

@@ -259,6 +259,9 @@ class NISConfig:
             raise InputError(f"the Rényi orders need 1 < start <= end, not "
                              f"{self.renyi_alpha_start}, {self.renyi_alpha}",
                              "give --renyi-alpha at least the start order (default 2), e.g. 32")
+        if not 0.0 < self.renyi_ramp <= 1.0:
+            raise InputError(f"NISConfig.renyi_ramp must lie in (0, 1], not {self.renyi_ramp}",
+                             "give the share of the training steps over which the order rises")
         if not 0.0 <= self.vegas_share < 1.0:
             raise InputError(f"NISConfig.vegas_share / --vegas-share must lie in [0, 1), not "
                              f"{self.vegas_share}", "give a share such as 0.3, or 0 for no "
@@ -333,8 +336,10 @@ def nis(process: Process, train_calls: int, eval_calls: int, channels: int = 1,
         integrand = Integrand(counter, input_dim=process.dims)
         variance_loss = variance
     steps = cfg.training_steps(train_calls)  # buffered steps re-use stored calls
-    loss = {"variance": variance_loss, "kl": kl_divergence}.get(cfg.loss) or AnnealedRenyi(
-        steps, cfg.renyi_alpha_start, cfg.renyi_alpha, cfg.renyi_ramp)
+    if cfg.loss == "renyi":  # its order follows the optimisation steps
+        loss = AnnealedRenyi(steps, cfg.renyi_alpha_start, cfg.renyi_alpha, cfg.renyi_ramp)
+    else:
+        loss = variance_loss if cfg.loss == "variance" else kl_divergence
     flow_kwargs = {"layers": cfg.layers, "units": cfg.units, "bins": cfg.bins}
     flow, mapped = None, None
     if cfg.defensive > 0 or cfg.vegas_share > 0:
@@ -363,5 +368,6 @@ def nis(process: Process, train_calls: int, eval_calls: int, channels: int = 1,
                      counter.calls + pilot_calls - calls_train,
                      t0, x=batch.x, labels=batch.channels if channels > 1 else None,
                      channels=channels, steps=steps, loss=cfg.loss,
+                     **({"renyi_alpha": cfg.renyi_alpha} if cfg.loss == "renyi" else {}),
                      buffered_steps=cfg.buffered_steps)
     return result, batch
