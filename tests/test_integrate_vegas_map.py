@@ -59,6 +59,20 @@ def test_mapped_flow_density_is_normalised_and_matches_its_samples() -> None:
         assert (x[:, 0] < 0.1).double().mean().item() > 0.35
 
 
+def test_module_conversions_reach_the_flow_and_keep_the_grid() -> None:
+    # nn.Module.to / .double walk the submodules through Module._apply: the map must not
+    # shadow it (it did: Integrator.double() raised a TypeError)
+    g = VegasMappedFlow(Flow(dims_in=2, layers=1, units=8, bins=4), dims=2)
+    g.set_grids(torch.tensor([EDGES], dtype=torch.float64))
+    g = g.to(torch.device("cpu")).double()
+    assert all(p.dtype == torch.float64 for p in g.parameters())
+    edges = [b for name, b in g.named_buffers() if name.endswith("grids")]
+    assert len(edges) == 1 and edges[0].dtype == torch.float64
+    with torch.no_grad():
+        x = g.sample(4000, dtype=torch.float64)
+    assert x.dtype == torch.float64 and (x[:, 0] < 0.1).double().mean().item() > 0.35
+
+
 def test_mapped_flow_keeps_each_channel_on_its_own_grid() -> None:
     grids = torch.tensor([EDGES, [EDGES[1], EDGES[0]]], dtype=torch.float64)
     g = VegasMappedFlow(_perturbed_flow(2, channels=2), dims=2, channels=2)

@@ -66,13 +66,13 @@ class VegasGridMap(nn.Module):
 
     def forward(self, r: torch.Tensor, ch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``x(r)`` and ``log |dx/dr|`` for rows of channel ``ch``."""
-        return self._apply(r, ch, inverse=False)
+        return self._map(r, ch, inverse=False)
 
     def inverse(self, x: torch.Tensor, ch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``r(x)`` and ``log |dr/dx|``."""
-        return self._apply(x, ch, inverse=True)
+        return self._map(x, ch, inverse=True)
 
-    def _apply(self, v: torch.Tensor, ch: torch.Tensor, inverse: bool
+    def _map(self, v: torch.Tensor, ch: torch.Tensor, inverse: bool
                ) -> tuple[torch.Tensor, torch.Tensor]:
         """The map (or its inverse) channel by channel: one ``(dims, bins + 1)`` grid per
         channel, never a grid per row."""
