@@ -38,8 +38,15 @@ def test_divergence_grows_with_the_order_towards_the_log_max_weight() -> None:
     assert values[-1] == pytest.approx(log_max, abs=5e-3)
 
 
+def test_zero_integrand_points_count_in_the_integral() -> None:
+    # f = 2 on half of four equally likely points, 0 on the rest: integral 1, weights 0 and 2,
+    # E[w^2] = 2 (normalising over the non-zero points alone gave log 0.5 < 0)
+    f, q = torch.tensor([0.0, 2.0, 2.0, 0.0]), torch.ones(4)
+    assert renyi_divergence(f, q, alpha=2.0).item() == pytest.approx(math.log(2.0), rel=1e-6)
+
+
 def test_buffered_samples_are_importance_weighted() -> None:
-    # sampling density q_s = 2x on [0, 1], trained density q_t = 1, integrand f = 3x^2 / ...
+    # sampling density q_s = 2x on [0, 1], trained density q_t = 1, integrand f = 3x^2
     gen = torch.Generator().manual_seed(1)
     x = torch.rand(400_000, generator=gen, dtype=torch.float64).sqrt()  # drawn from 2x
     f, q_test, q_sample = 3 * x**2, torch.ones_like(x), 2 * x

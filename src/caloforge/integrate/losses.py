@@ -31,8 +31,10 @@ def _renyi(f_true: torch.Tensor, q_test: torch.Tensor, q_sample: torch.Tensor,
     keep = f > 0
     if not bool(keep.any()):
         return torch.zeros((), dtype=q_test.dtype, device=q_test.device)
-    f, qt, qs = f[keep], q_test[keep], q_sample[keep].detach()  # sampling density: a constant
-    f = f / (f / qs).mean()  # normalised integrand
+    # the integral is the mean over all samples, zero-valued ones included (as the log-mean
+    # below): normalising over the non-zero ones only shifted the value by log(kept share)
+    integral = (f / q_sample.detach()).mean()
+    f, qt, qs = f[keep] / integral, q_test[keep], q_sample[keep].detach()  # q_sample: constant
     log_terms = alpha * torch.log(f) + (1.0 - alpha) * torch.log(qt) - torch.log(qs)
     return (torch.logsumexp(log_terms, 0) - math.log(len(f_true))) / (alpha - 1.0)
 

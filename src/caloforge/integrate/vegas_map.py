@@ -73,7 +73,7 @@ class VegasGridMap(nn.Module):
         return self._map(x, ch, inverse=True)
 
     def _map(self, v: torch.Tensor, ch: torch.Tensor, inverse: bool
-               ) -> tuple[torch.Tensor, torch.Tensor]:
+             ) -> tuple[torch.Tensor, torch.Tensor]:
         """The map (or its inverse) channel by channel: one ``(dims, bins + 1)`` grid per
         channel, never a grid per row."""
         out, logjac = torch.empty_like(v), torch.empty(len(v), dtype=v.dtype, device=v.device)
