@@ -11,7 +11,7 @@ from caloforge.data.io import check_writable
 from caloforge.errors import InputError
 from caloforge.integrate.compare import METHODS, PROCESSES, compare, get_process, table
 from caloforge.integrate.events import plot_distributions, write_events
-from caloforge.integrate.methods import LOSSES, NISConfig, nis
+from caloforge.integrate.methods import LOSSES, VEGAS_MAPS, NISConfig, nis
 from caloforge.integrate.processes import MultiChannelProcess
 from caloforge.tables import write_json
 
@@ -52,7 +52,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vegas-share", type=float,
                    help="share of the training calls that adapt VEGAS grids put in front of the "
                    "flow (default: 0.3 with one channel, 0 with more)")
-    p.add_argument("--vegas-bins", type=int, help="VEGAS bins per axis (default: 1024)")
+    p.add_argument("--vegas-bins", type=int, help="VEGAS bins per axis (default: 512)")
+    p.add_argument("--vegas-map", choices=list(VEGAS_MAPS),
+                   help="how the VEGAS bin edges are joined: smooth (a monotone spline, the "
+                   "default) or linear (VEGAS' own piecewise-linear map)")
     p.add_argument("--batch-size", type=int, help="NIS points per training step (default: 2048)")
     p.add_argument("--learn-channel-weights", action="store_true",
                    help="train channel weights on top of the prior alpha")
@@ -74,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     for out in outputs:
         check_writable(out, args.force)
     given = {"loss": args.loss, "vegas_share": args.vegas_share, "vegas_bins": args.vegas_bins,
+             "vegas_map": args.vegas_map,
              "batch_size": args.batch_size, "renyi_alpha": args.renyi_alpha}
     cfg = NISConfig.for_channels(args.channels, learned_weights=args.learn_channel_weights,
                                  **{k: v for k, v in given.items() if v is not None})

@@ -6,6 +6,11 @@ what is left are the correlations between axes, which a flow on ``r`` can learn.
 density is ``q(x) = q_flow(r) |dr/dx|``, the flow starts as the identity (``madnis`` zeroes the
 last layer of its subnets), so training starts from the VEGAS weights and lowers their variance.
 
+Two ways to join the bin edges: VEGAS' own straight lines (:class:`VegasGridMap`, a density
+that jumps at every edge) and a monotone rational-quadratic spline through the same edges
+(:class:`SmoothGridMap`, the default of :class:`~caloforge.integrate.NISConfig`), whose density
+runs smoothly across them; each bin keeps its probability either way.
+
 The grids come from ``madnis.integrator.VegasPreTraining`` (its samples land in the buffer
 for the flow's buffered training); unlike ``Flow.init_with_grid`` (arXiv:2311.01548), which
 reduces each grid to the spline's few bins, the map here keeps every VEGAS bin.
@@ -18,7 +23,7 @@ import torch
 from madnis.integrator import Integrator, VegasPreTraining
 from torch import nn
 
-__all__ = ["POINTS_PER_BIN", "VegasGridMap", "VegasMappedFlow", "vegas_grids"]
+__all__ = ["POINTS_PER_BIN", "SmoothGridMap", "VegasGridMap", "VegasMappedFlow", "vegas_grids"]
 
 #: Fewest VEGAS points per bin and adaptation iteration.
 POINTS_PER_BIN = 10
@@ -77,28 +82,91 @@ class VegasGridMap(nn.Module):
         """The map (or its inverse) channel by channel: one ``(dims, bins + 1)`` grid per
         channel, never a grid per row."""
         out, logjac = torch.empty_like(v), torch.empty(len(v), dtype=v.dtype, device=v.device)
-        grids = self.grids.to(v.device)
-        for c in range(len(grids)):
+        for c in range(len(self.grids)):
             rows = (ch == c).nonzero().squeeze(1)
             if len(rows) == 0:
                 continue
-            g = grids[c]  # (dims, bins + 1)
-            vals = v[rows].to(g.dtype).T.contiguous()  # (dims, n)
-            if inverse:
-                idx = torch.searchsorted(g[:, 1:-1].contiguous(), vals)
-            else:
-                idx = (vals * self.bins).floor().long().clamp(0, self.bins - 1)
-            lo = g.gather(1, idx)
-            width = g.gather(1, idx + 1) - lo
-            if inverse:
-                res = ((idx + (vals - lo) / width) / self.bins).clamp(0, 1)
-                jac = -(width * self.bins).log().sum(0)
-            else:
-                res = lo + (vals * self.bins - idx) * width
-                jac = (width * self.bins).log().sum(0)
+            vals = v[rows].to(self.grids.dtype).T.contiguous()  # (dims, n)
+            res, jac = self._axes(c, vals, inverse)
             out[rows] = res.T.to(v.dtype)
             logjac[rows] = jac.to(v.dtype)
         return out, logjac
+
+    def _axes(self, c: int, vals: torch.Tensor, inverse: bool
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Map ``vals`` ``(dims, n)`` through channel ``c``'s edges ``(dims, bins + 1)``: the
+        mapped values and ``log |jacobian|`` summed over the axes."""
+        g = self.grids[c]
+        if inverse:
+            idx = torch.searchsorted(g[:, 1:-1].contiguous(), vals)
+        else:
+            idx = (vals * self.bins).floor().long().clamp(0, self.bins - 1)
+        lo = g.gather(1, idx)
+        width = g.gather(1, idx + 1) - lo
+        if inverse:
+            res = ((idx + (vals - lo) / width) / self.bins).clamp(0, 1)
+            return res, -(width * self.bins).log().sum(0)
+        return lo + (vals * self.bins - idx) * width, (width * self.bins).log().sum(0)
+
+
+class SmoothGridMap(VegasGridMap):
+    """VEGAS bin edges joined by a monotone rational-quadratic spline (Gregory and Delbourgo,
+    the form of neural spline flows, arXiv:1906.04032) instead of straight lines: every bin
+    keeps its probability ``1 / bins``, but the density inside a bin now runs smoothly from one
+    neighbour's to the other's (knot slopes: geometric means of the adjacent bins' slopes,
+    extrapolated at the ends), where the piecewise-linear map jumps at every edge.
+
+    Where the integrand falls steeply across a bin (the wide bins at the kinematic edges, the
+    flanks of a narrow peak), a flat density per bin leaves weights that run from well above
+    the mean at the bin's inner side to zero at its outer side, at a scale (1 / bins) far below
+    what the flow behind the map resolves; the spline follows that fall.
+
+    Arguments:
+        grids: Bin edges ``(channels, d, bins + 1)``, each row rising from 0 to 1.
+
+    Example:
+        >>> grid = torch.tensor([[[0.0, 0.1, 1.0]]], dtype=torch.float64)
+        >>> m, ch = SmoothGridMap(grid), torch.zeros(3, dtype=torch.long)
+        >>> x, logjac = m.forward(torch.tensor([[0.0], [0.5], [1.0]], dtype=torch.float64), ch)
+        >>> x.squeeze(1).tolist()  # the knots stay put
+        [0.0, 0.1, 1.0]
+        >>> logjac.exp().round(decimals=3).tolist()  # the slope is continuous at the middle knot
+        [0.067, 0.6, 5.4]
+    """
+
+    def __init__(self, grids: torch.Tensor) -> None:
+        super().__init__(grids)
+        slopes = self.grids.diff(dim=-1).clamp_min(1e-300) * self.bins  # (channels, d, bins)
+        inner = (slopes[..., 1:] * slopes[..., :-1]).sqrt()
+        first = slopes[..., :1] ** 2 / (inner[..., :1] if self.bins > 1 else slopes[..., :1])
+        last = slopes[..., -1:] ** 2 / (inner[..., -1:] if self.bins > 1 else slopes[..., -1:])
+        self.register_buffer("knot_slopes", torch.cat([first, inner, last], -1))
+
+    def _axes(self, c: int, vals: torch.Tensor, inverse: bool
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+        g, d = self.grids[c], self.knot_slopes[c]
+        if inverse:
+            idx = torch.searchsorted(g[:, 1:-1].contiguous(), vals)
+        else:
+            idx = (vals * self.bins).floor().long().clamp(0, self.bins - 1)
+        lo, d_lo, d_hi = g.gather(1, idx), d.gather(1, idx), d.gather(1, idx + 1)
+        h = g.gather(1, idx + 1) - lo
+        s = h * self.bins
+        curve = d_lo + d_hi - 2 * s
+        if inverse:
+            dy = (vals - lo).clamp(min=0)
+            a = h * (s - d_lo) + dy * curve
+            b = h * d_lo - dy * curve
+            cc = -s * dy
+            xi = (2 * cc / (-b - (b * b - 4 * a * cc).clamp_min(0).sqrt())).clamp(0, 1)
+        else:
+            xi = vals * self.bins - idx
+        mix = xi * (1 - xi)
+        den = s + curve * mix
+        slope = s * s * (d_hi * xi * xi + 2 * s * mix + d_lo * (1 - xi) ** 2) / (den * den)
+        if inverse:
+            return ((idx + xi) / self.bins).clamp(0, 1), -slope.log().sum(0)
+        return lo + h * (s * xi * xi + d_lo * mix) / den, slope.log().sum(0)
 
 
 class VegasMappedFlow(nn.Module):
@@ -111,6 +179,8 @@ class VegasMappedFlow(nn.Module):
         flow: A ``madnis.nn.Flow`` with ``uniform_latent=True``.
         dims: Dimension of the hypercube.
         channels: Number of channels (1 for a single-channel flow).
+        smooth: Join the VEGAS edges by a spline (:class:`SmoothGridMap`) rather than straight
+            lines (:class:`VegasGridMap`).
 
     Example:
         >>> from madnis.nn import Flow
@@ -122,15 +192,16 @@ class VegasMappedFlow(nn.Module):
         0.5
     """
 
-    def __init__(self, flow: nn.Module, dims: int, channels: int = 1) -> None:
+    def __init__(self, flow: nn.Module, dims: int, channels: int = 1, smooth: bool = False
+                 ) -> None:
         super().__init__()
-        self.flow, self.channels = flow, channels
+        self.flow, self.channels, self.smooth = flow, channels, smooth
         identity = torch.linspace(0, 1, 2).expand(channels, dims, 2)
         self.map = VegasGridMap(identity)
 
     def set_grids(self, grids: torch.Tensor) -> None:
         """Put VEGAS bin edges ``(channels, dims, bins + 1)`` in front of the flow."""
-        self.map = VegasGridMap(grids)
+        self.map = SmoothGridMap(grids) if self.smooth else VegasGridMap(grids)
 
     def _flow_channel(self, channel: torch.Tensor | list[int] | int | None
                       ) -> torch.Tensor | list[int] | int | None:
