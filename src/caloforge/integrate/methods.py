@@ -246,8 +246,9 @@ class NISConfig:
             above the mean to zero across one bin, at a scale the flow does not resolve: with
             1024 bins and order 32 the smooth map raised the efficiency from 0.65-0.69 to
             0.75-0.77 and cut the relative std from 0.115-0.118 to 0.099-0.103 (seeds 0-2).
-            Plain VEGAS gains nothing from it (0.377 -> 0.379 at seed 0): its largest weights
-            come from the correlations between axes, which the flow removes.
+            Plain VEGAS's grid gains nothing from it (efficiency 0.374 -> 0.375 at seed 0,
+            ``benchmarks/integrate_scan.py``): its largest weights come from the correlations
+            between axes, which only the flow removes.
     """
 
     batch_size: int = 2048
