@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "renyi raises the Renyi-divergence order from 2 (the variance optimum) "
                    "towards --renyi-alpha, which shortens the tail of the weights")
     p.add_argument("--renyi-alpha", type=float,
-                   help="final Renyi order of --loss renyi (default: 32; larger = shorter "
+                   help="final Renyi order of --loss renyi (default: 64; larger = shorter "
                    "weight tail, higher unweighting efficiency, larger relative std)")
     p.add_argument("--vegas-share", type=float,
                    help="share of the training calls that adapt VEGAS grids put in front of the "

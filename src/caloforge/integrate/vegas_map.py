@@ -92,17 +92,23 @@ class VegasGridMap(nn.Module):
             logjac[rows] = jac.to(v.dtype)
         return out, logjac
 
-    def _axes(self, c: int, vals: torch.Tensor, inverse: bool
-              ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Map ``vals`` ``(dims, n)`` through channel ``c``'s edges ``(dims, bins + 1)``: the
-        mapped values and ``log |jacobian|`` summed over the axes."""
+    def _bins(self, c: int, vals: torch.Tensor, inverse: bool
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The bin of every value ``(dims, n)`` of channel ``c`` (found in ``r`` going
+        forward, in ``x`` going back), with the bin's lower edge and width in ``x``."""
         g = self.grids[c]
         if inverse:
             idx = torch.searchsorted(g[:, 1:-1].contiguous(), vals)
         else:
             idx = (vals * self.bins).floor().long().clamp(0, self.bins - 1)
         lo = g.gather(1, idx)
-        width = g.gather(1, idx + 1) - lo
+        return idx, lo, g.gather(1, idx + 1) - lo
+
+    def _axes(self, c: int, vals: torch.Tensor, inverse: bool
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Map ``vals`` ``(dims, n)`` through channel ``c``'s edges ``(dims, bins + 1)``: the
+        mapped values and ``log |jacobian|`` summed over the axes."""
+        idx, lo, width = self._bins(c, vals, inverse)
         if inverse:
             res = ((idx + (vals - lo) / width) / self.bins).clamp(0, 1)
             return res, -(width * self.bins).log().sum(0)
@@ -144,13 +150,9 @@ class SmoothGridMap(VegasGridMap):
 
     def _axes(self, c: int, vals: torch.Tensor, inverse: bool
               ) -> tuple[torch.Tensor, torch.Tensor]:
-        g, d = self.grids[c], self.knot_slopes[c]
-        if inverse:
-            idx = torch.searchsorted(g[:, 1:-1].contiguous(), vals)
-        else:
-            idx = (vals * self.bins).floor().long().clamp(0, self.bins - 1)
-        lo, d_lo, d_hi = g.gather(1, idx), d.gather(1, idx), d.gather(1, idx + 1)
-        h = g.gather(1, idx + 1) - lo
+        idx, lo, h = self._bins(c, vals, inverse)
+        d = self.knot_slopes[c]
+        d_lo, d_hi = d.gather(1, idx), d.gather(1, idx + 1)
         s = h * self.bins
         curve = d_lo + d_hi - 2 * s
         if inverse:
@@ -201,7 +203,8 @@ class VegasMappedFlow(nn.Module):
 
     def set_grids(self, grids: torch.Tensor) -> None:
         """Put VEGAS bin edges ``(channels, dims, bins + 1)`` in front of the flow."""
-        self.map = SmoothGridMap(grids) if self.smooth else VegasGridMap(grids)
+        kind = SmoothGridMap if self.smooth else VegasGridMap
+        self.map = kind(grids).to(self.map.grids.device)  # where the module already is
 
     def _flow_channel(self, channel: torch.Tensor | list[int] | int | None
                       ) -> torch.Tensor | list[int] | int | None:
