@@ -37,25 +37,32 @@ demo: $(STAMP)
 	$(VENV)/bin/caloforge evaluate --reference $(DEMO_DIR)/ds1_photons.h5 \
 		--generated $(DEMO_DIR)/ds1_photons_b.h5 --mode hist,cls-high,fpd,kpd,physics \
 		--reference-split --out $(DEMO_DIR)/evaluation --force --no-progress
-	@echo "== a tiny CaloFlow: train the MAF teacher, distil the IAF student, generate, evaluate =="
+	@echo "== a tiny CaloFlow: the MAF teacher, then the IAF student distilled from it, in one run =="
 	$(VENV)/bin/caloforge train --model caloflow --data $(DEMO_DIR)/ds1_photons.h5 \
-		--out $(DEMO_DIR)/runs/tiny --preset tiny --force --no-progress
-	$(VENV)/bin/caloforge distill --teacher $(DEMO_DIR)/runs/tiny \
-		--out $(DEMO_DIR)/runs/tiny-student --force --no-progress
-	$(VENV)/bin/caloforge generate --run $(DEMO_DIR)/runs/tiny-student \
+		-o $(DEMO_DIR)/runs/tiny --preset tiny --force --no-progress
+	$(VENV)/bin/caloforge generate --run $(DEMO_DIR)/runs/tiny \
 		--energies $(DEMO_DIR)/ds1_photons_b.h5 -o $(DEMO_DIR)/ds1_generated.h5 --force --no-progress
 	$(VENV)/bin/caloforge log-prob --run $(DEMO_DIR)/runs/tiny $(DEMO_DIR)/ds1_photons_b.h5 \
 		--no-progress
+	@echo "== the baseline family (per-energy-bin voxel statistics): the trivial reference point =="
+	$(VENV)/bin/caloforge train --model baseline --data $(DEMO_DIR)/ds1_photons.h5 \
+		-o $(DEMO_DIR)/runs/baseline --force --no-progress
+	$(VENV)/bin/caloforge generate --run $(DEMO_DIR)/runs/baseline \
+		--energies $(DEMO_DIR)/ds1_photons_b.h5 -o $(DEMO_DIR)/ds1_baseline.h5 --force --no-progress
 	@echo "== uses of the likelihood (tiny model: shows the commands, not their quality) =="
 	$(VENV)/bin/caloforge calibrate $(DEMO_DIR)/ds1_photons_b.h5 --run $(DEMO_DIR)/runs/tiny \
-		-o $(DEMO_DIR)/calibration.h5 --force
+		-o $(DEMO_DIR)/calibration.h5 --force --no-progress
 	$(VENV)/bin/caloforge anomaly-study --run $(DEMO_DIR)/runs/tiny -o $(DEMO_DIR)/anomaly \
 		-n 300 --energies 50000 --separations 0 20 100 --force --no-progress
 	$(VENV)/bin/caloforge evaluate --reference $(DEMO_DIR)/ds1_photons_b.h5 \
 		--generated $(DEMO_DIR)/ds1_generated.h5 --mode hist,cls-high,fpd,kpd,physics \
 		--reference-split --out $(DEMO_DIR)/evaluation_caloflow --force --no-progress
+	$(VENV)/bin/caloforge evaluate --reference $(DEMO_DIR)/ds1_photons_b.h5 \
+		--generated $(DEMO_DIR)/ds1_baseline.h5 --mode hist,cls-high,fpd,kpd \
+		--out $(DEMO_DIR)/evaluation_baseline --force --no-progress
 	@echo "floor report (two simulator samples): $(DEMO_DIR)/evaluation/report.html"
 	@echo "tiny CaloFlow report:                 $(DEMO_DIR)/evaluation_caloflow/report.html"
+	@echo "baseline report:                      $(DEMO_DIR)/evaluation_baseline/report.html"
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -31,9 +31,7 @@ from caloforge.geometry import get_geometry
 from caloforge.simulate.config import load_config
 from caloforge.simulate.simulator import ReferenceSimulator
 from caloforge.tables import write_json
-from caloforge.train.caloflow import load_training_data, train_caloflow
-from caloforge.train.presets import load_recipe
-from caloforge.train.run import Run
+from caloforge.train import Run, train_run
 
 #: Prior -> seed of its training showers.
 PRIORS = {"uniform": 12, "log-uniform": 11}
@@ -58,18 +56,11 @@ def training_file(work: Path, prior: str, n: int) -> Path:
 
 
 def flow_runs(work: Path, prior: str, data: Path, members: int, threads: int) -> list[Run]:
-    """The prior's Flow I ensemble (trained or resumed where not finished)."""
-    runs = []
-    showers = None
+    """The prior's Flow I ensemble (trained, resumed where not finished, or kept)."""
     for k in range(members):
-        out = work / prior / f"flow1-{k}"
-        log = out / "train.log"
-        if not (log.is_file() and "stopped" in log.read_text()):
-            showers = showers or load_training_data(data)
-            recipe = load_recipe("flow1", overrides={"train": {"seed": k, "threads": threads}})
-            train_caloflow(showers, out, recipe, progress=True)
-        runs.append(Run.load(out))
-    return runs
+        train_run("caloflow", data, work / prior / f"member-{k}", preset="flow1",
+                  train={"*": {"seed": k, "threads": threads}}, progress=True)
+    return [Run.load(work / prior / f"member-{k}") for k in range(members)]
 
 
 def summarise(e_hat: np.ndarray, e_true: float, sigma: np.ndarray | None) -> dict[str, float]:
@@ -117,7 +108,7 @@ def main() -> None:
                 if members is None:
                     e_hat, sigma = mlp.predict(showers.voxels), None
                 else:
-                    part = "full" if "I+II" in label else "flow1"
+                    part = "full" if "I+II" in label else "layers"
                     res = calibrate_showers(members, showers, part)  # type: ignore[arg-type]
                     e_hat, sigma = res.e_hat, res.sigma
                     pull_all.append((e_hat - energy * 1e3) / sigma)

@@ -7,8 +7,10 @@ distillation. Trials run one after another, so they do not share the CPU. Prints
 writes ``benchmarks/results/distill_trials[-TAG].json``.
 
     python benchmarks/fidelity.py --work runs/fid --stop-after-training ...   # a teacher
-    python benchmarks/distill_trials.py --teacher runs/fid/teacher --data runs/fid/train.h5 \
+    python benchmarks/distill_trials.py --teacher runs/fid/run --data runs/fid/train.h5 \
         --trials 500:3e-4,250:2e-3 --budget 4m
+
+Each trial is a copy of the teacher's run (``fork_run``) whose ``student`` stage is trained.
 """
 
 from __future__ import annotations
@@ -26,21 +28,21 @@ import torch
 
 from _results import results_path
 from caloforge import __version__
-from caloforge.train.caloflow import distill_caloflow, load_training_data
-from caloforge.train.config import parse_duration
-from caloforge.train.presets import load_recipe
+from caloforge.train import fork_run, parse_duration, train_run
 
 DEFAULT_TRIALS = "500:3e-4,500:1e-3,500:2e-3,250:3e-4,250:6e-4,250:1e-3,250:2e-3,125:3e-4,125:6e-4"
 
 
-def trial(teacher: Path, data: Any, preset: str, batch: int, lr: float, budget_s: float,
+def trial(teacher: Path, data: Path, n: int, batch: int, lr: float, budget_s: float,
           work: Path) -> dict[str, Any]:
     """One distillation of ``budget_s`` seconds; its epochs and best validation KL."""
-    recipe = load_recipe(preset, data.geometry, {"distill_train": {
-        "epochs": 10_000, "patience": 0, "time_budget_s": budget_s, "batch_size": batch,
-        "lr": lr}})
-    _, result = distill_caloflow(teacher, data, work / f"b{batch}-lr{lr:g}", recipe,
-                                 force=True, progress=False)
+    run = fork_run(teacher, work / f"b{batch}-lr{lr:g}", ["teacher"], force=True)
+    over = {"epochs": 10_000, "patience": 0, "time_budget_s": budget_s, "batch_size": batch,
+            "lr": lr}
+    _, reports = train_run("caloflow", data, run, train={"student": over}, stages=["student"],
+                           max_showers=n, progress=False)
+    result = reports[0].result
+    assert result is not None
     return {"batch": batch, "lr": lr, "epochs": result.epochs,
             "val_kl_per_feature": result.best_val_loss,
             "val_kl_by_epoch": [h["val_loss"] for h in result.history],
@@ -52,25 +54,23 @@ def main() -> None:
     p.add_argument("--teacher", type=Path, required=True, help="a trained CaloFlow run")
     p.add_argument("--data", type=Path, required=True, help="the teacher's training file")
     p.add_argument("--n", type=int, default=20_000, help="showers used (first n of the file)")
-    p.add_argument("--preset", default="ds1-photons")
     p.add_argument("--trials", default=DEFAULT_TRIALS, help="BATCH:LR,...")
     p.add_argument("--budget", default="4m", help="wall-clock budget of each trial")
     p.add_argument("--tag", default="")
     args = p.parse_args()
-    data = load_training_data(args.data, max_showers=args.n)
     budget = parse_duration(args.budget)
     rows = []
     with tempfile.TemporaryDirectory(prefix="distill-trials-") as tmp:
         for item in args.trials.split(","):
             batch, lr = item.split(":")
-            row = trial(args.teacher, data, args.preset, int(batch), float(lr), budget, Path(tmp))
+            row = trial(args.teacher, args.data, args.n, int(batch), float(lr), budget, Path(tmp))
             rows.append(row)
             print(f"batch {row['batch']:>4}  lr {row['lr']:<7g} epochs {row['epochs']:>2}  "
                   f"val KL/feature {row['val_kl_per_feature']:.3f}", flush=True)
     out = {"meta": {"caloforge": __version__, "torch": torch.__version__,
                     "threads": torch.get_num_threads(), "cpus": os.cpu_count(),
                     "cpu": platform.processor() or platform.machine(),
-                    "date": time.strftime("%Y-%m-%d"), "preset": args.preset, "n": args.n,
+                    "date": time.strftime("%Y-%m-%d"), "n": args.n,
                     "budget_s": budget, "teacher": str(args.teacher),
                     "note": "caloforge reference data (its simulator), not Geant4"},
            "trials": rows}

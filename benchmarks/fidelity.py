@@ -31,13 +31,12 @@ import torch
 
 from _results import results_path
 from caloforge import __version__
-from caloforge.data.io import ShowerFile, ShowerWriter
+from caloforge.data.io import ShowerFile
 from caloforge.evaluate.runner import evaluate_files
+from caloforge.generation import generate as generate_file
 from caloforge.simulate import ReferenceSimulator, load_config
-from caloforge.train.caloflow import distill_caloflow, load_training_data, train_caloflow
-from caloforge.train.config import parse_duration
-from caloforge.train.presets import load_recipe
-from caloforge.train.run import Run
+from caloforge.train import Run, fork_run, parse_duration, train_run
+from caloforge.train.run import read_status, stage_dir
 
 MODES = "cls-low,cls-high,fpd,kpd,hist"
 
@@ -51,16 +50,10 @@ def simulate(path: Path, n: int, seed: int) -> Path:
 
 
 def generate(run: Run, reference: Path, out: Path, n: int, batch: int) -> Path:
-    """Showers for the first ``n`` incident energies of the reference."""
-    if out.exists():
-        return out
-    energies = ShowerFile(reference).read(0, n).energies
-    tmp = out.with_name(f"partial-{out.name}")
-    with ShowerWriter(tmp, run.geometry.n_voxels, force=True,
-                      metadata={"geometry": run.geometry.name, "producer": run.kind}) as w:
-        for k, start in enumerate(range(0, len(energies), batch)):
-            w.append(run.sample(energies[start : start + batch], batch_size=batch, seed=k))
-    tmp.replace(out)
+    """Showers for the first ``n`` incident energies of the reference (kept if present)."""
+    if not out.exists():
+        energies = ShowerFile(reference).read(0, n).energies
+        generate_file(run, energies, out, batch_size=batch)
     return out
 
 
@@ -80,7 +73,7 @@ def evaluate(reference: Path, generated: Path, out: Path, n: int, modes: str,
 
 def student_timing(run: Run, reference: Path, chunks: list[int], threads: int) -> list[dict]:
     """ms/shower for a batch of 10k showers, sampled in chunks of the given sizes (CPU)."""
-    cpu = Run.load(run.path, device="cpu")
+    cpu = Run.load(run.path, device="cpu", stage=run.stage)
     if threads:
         torch.set_num_threads(threads)
     energies = ShowerFile(reference).read(0, 10_000).energies
@@ -100,11 +93,12 @@ def _timed(run: Run, energies: np.ndarray, chunk: int) -> float:
 
 
 def export_run(run: Path, out: Path, part_mb: float = 15.0) -> None:
-    """A run's config and best weights (float16, split into parts) for transfer; see
-    :func:`import_run`."""
+    """A run's config, status and student weights (float16, split into parts) for transfer;
+    see :func:`import_run`."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text((run / "config.yaml").read_text())
-    state = torch.load(run / "checkpoints" / "best.pt", map_location="cpu")["model"]
+    for name in ("config.yaml", "status.json"):
+        (out / name).write_text((run / name).read_text())
+    state = torch.load(stage_dir(run, "student") / "model.pt", map_location="cpu")
     part: dict[str, torch.Tensor] = {}
     size, k = 0, 0
     for key, value in state.items():
@@ -117,14 +111,16 @@ def export_run(run: Path, out: Path, part_mb: float = 15.0) -> None:
 
 
 def import_run(folder: Path, out: Path) -> Path:
-    """Rebuild a loadable run directory from :func:`export_run`'s parts (float32 again)."""
-    (out / "checkpoints").mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text((folder / "config.yaml").read_text())
+    """Rebuild a run directory with a loadable student from :func:`export_run`'s parts
+    (float32 again)."""
+    stage_dir(out, "student").mkdir(parents=True, exist_ok=True)
+    for name in ("config.yaml", "status.json"):
+        (out / name).write_text((folder / name).read_text())
     state: dict[str, torch.Tensor] = {}
     for part in sorted(folder.glob("weights-*.pt")):
         state.update(torch.load(part, map_location="cpu"))
     state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
-    torch.save({"model": state}, out / "checkpoints" / "best.pt")
+    torch.save(state, stage_dir(out, "student") / "model.pt")
     return out
 
 
@@ -149,7 +145,7 @@ def main() -> None:
     p.add_argument("--student-batch", type=int, help="distillation batch size")
     p.add_argument("--student-lr", type=float, help="distillation peak learning rate")
     p.add_argument("--teacher-run", type=Path, metavar="DIR",
-                   help="reuse this finished teacher run (linked as WORK/teacher; train it on "
+                   help="reuse the finished teacher of this run (copied into WORK/run; trained on "
                         "the same --train-n data) and distil, evaluate and time afresh")
     p.add_argument("--time-export", type=Path, metavar="DIR",
                    help="only time an exported student (see --export-student) on this machine's "
@@ -162,31 +158,34 @@ def main() -> None:
         return
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
-    if args.teacher_run and not (work / "teacher").exists():
-        (work / "teacher").symlink_to(args.teacher_run.resolve(), target_is_directory=True)
+    run_dir = work / "run"
+    if args.teacher_run and not run_dir.exists():
+        fork_run(args.teacher_run, run_dir, ["teacher"])
     t_start = time.perf_counter()
     train = simulate(work / "train.h5", args.train_n, seed=101)
     test = simulate(work / "test.h5", args.test_n, seed=202)
     curve = [parse_duration(t) for t in args.curve.split(",") if t]
-    data = load_training_data(train)
-    recipe = load_recipe(args.preset, data.geometry, {
-        "train": {"epochs": 10_000, "time_budget_s": parse_duration(args.teacher_budget),
-                  "snapshots_s": curve, "device": args.device, "patience": 0,
-                  **_given(batch_size=args.teacher_batch, lr=args.teacher_lr)},
-        "distill_train": {"epochs": 10_000, "patience": 0, "device": args.device,
-                          "time_budget_s": parse_duration(args.student_budget),
-                          **_given(batch_size=args.student_batch, lr=args.student_lr)}})
-    teacher, t_res = train_caloflow(data, work / "teacher", recipe, progress=False)
-    student, s_res = distill_caloflow(work / "teacher", data, work / "student", recipe,
-                                      progress=False)
-    print(f"trained: teacher {t_res.train_seconds / 60:.1f} min ({t_res.epochs} epochs), "
-          f"student {s_res.train_seconds / 60:.1f} min ({s_res.epochs} epochs)", flush=True)
+    stages = {
+        "teacher": {"epochs": 10_000, "time_budget_s": parse_duration(args.teacher_budget),
+                    "snapshots_s": curve, "device": args.device, "patience": 0,
+                    **_given(batch_size=args.teacher_batch, lr=args.teacher_lr)},
+        "student": {"epochs": 10_000, "patience": 0, "device": args.device,
+                    "time_budget_s": parse_duration(args.student_budget),
+                    **_given(batch_size=args.student_batch, lr=args.student_lr)}}
+    train_run("caloflow", train, run_dir, preset=None if run_dir.exists() else args.preset,
+              train=stages, progress=False)
+    status = read_status(run_dir)
+    print(f"trained: teacher {status['teacher']['train_minutes']:.1f} min "
+          f"({status['teacher']['epochs']} epochs), student "
+          f"{status['student']['train_minutes']:.1f} min ({status['student']['epochs']} epochs)",
+          flush=True)
     if args.export_student:
-        export_run(student.path, args.export_student)
+        export_run(run_dir, args.export_student)
     if args.stop_after_training:
         return
     dev = "cuda" if torch.cuda.is_available() and args.device != "cpu" else "cpu"
-    teacher, student = Run.load(teacher.path, device=dev), Run.load(student.path, device=dev)
+    teacher = Run.load(run_dir, device=dev, stage="teacher")
+    student = Run.load(run_dir, device=dev, stage="student")
     n_t = args.teacher_eval_n
     gen_t = generate(teacher, test, work / "gen_teacher.h5", n_t, batch=n_t)
     gen_s = generate(student, test, work / "gen_student.h5", args.test_n, batch=10_000)
@@ -198,9 +197,9 @@ def main() -> None:
     learning = []
     for t in curve:
         name = f"snapshot-{t:g}s"
-        if not (work / "teacher" / "checkpoints" / f"{name}.pt").exists():
+        if not (stage_dir(run_dir, "teacher") / "checkpoints" / f"{name}.pt").exists():
             continue
-        snap = Run.load(work / "teacher", device=dev, checkpoint=name)
+        snap = Run.load(run_dir, device=dev, stage="teacher", checkpoint=name)
         gen = generate(snap, test, work / f"gen_{name}.h5", n_t, batch=n_t)
         learning.append({"teacher_minutes": t / 60,
                          **evaluate(test, gen, work / f"eval_{name}", n_t, "cls-low,cls-high")})
@@ -217,13 +216,16 @@ def main() -> None:
                  "note": "caloforge reference data (its simulator), not Geant4; classifier "
                          "protocol 'fast'", "wall_minutes": (time.perf_counter() - t_start) / 60,
                  "teacher_reused_from": str(args.teacher_run) if args.teacher_run else None},
-        "training": {"teacher_batch": recipe.train.batch_size, "teacher_lr": recipe.train.lr,
-                     "student_batch": recipe.distill_train.batch_size,
-                     "student_lr": recipe.distill_train.lr,
-                     "teacher_minutes": t_res.train_seconds / 60, "teacher_epochs": t_res.epochs,
-                     "student_minutes": s_res.train_seconds / 60, "student_epochs": s_res.epochs,
-                     "parameters": {"teacher": teacher.model.parameter_counts(),
-                                    "student": student.model.parameter_counts()}},
+        "training": {"teacher_batch": teacher.recipe.train.batch_size,
+                     "teacher_lr": teacher.recipe.train.lr,
+                     "student_batch": teacher.recipe.distill_train.batch_size,
+                     "student_lr": teacher.recipe.distill_train.lr,
+                     "teacher_minutes": status["teacher"]["train_minutes"],
+                     "teacher_epochs": status["teacher"]["epochs"],
+                     "student_minutes": status["student"]["train_minutes"],
+                     "student_epochs": status["student"]["epochs"],
+                     "parameters": {"teacher": teacher.model("teacher").parameter_counts(),
+                                    "student": student.model("student").parameter_counts()}},
         "metrics": table, "learning_curve": learning, "student_timing_cpu": timing}
     print(json.dumps({k: out[k] for k in ("training", "metrics", "learning_curve",
                                          "student_timing_cpu")}, indent=1))
@@ -242,7 +244,8 @@ def time_export(args: argparse.Namespace) -> None:
     added to that run's JSON table."""
     path = results_path("fidelity", args.tag)
     out = json.loads(path.read_text())
-    run = Run.load(import_run(args.time_export, args.work / "imported-student"), device="cpu")
+    run = Run.load(import_run(args.time_export, args.work / "imported-student"), device="cpu",
+                   stage="student")
     test = simulate(args.work / "test.h5", args.test_n, seed=202)
     out["student_timing_cpu"] = student_timing(run, test, [int(c) for c in
                                                           args.chunks.split(",")], args.threads)

@@ -5,10 +5,10 @@ child process (its own ``VmHWM``). Prints a table and writes
 ``benchmarks/results/sampling[-TAG].json``.
 
     python benchmarks/sampling.py                       # ds1-photons preset, fresh weights
-    python benchmarks/sampling.py --teacher runs/ds1 --student runs/ds1-student --tag trained
+    python benchmarks/sampling.py --run runs/ds1 --tag trained   # its teacher and student stages
     python benchmarks/sampling.py --device cuda --tag h100
 
-Without ``--teacher``/``--student`` the script trains the preset's models for a few seconds
+Without ``--run`` the script trains the preset's models for a few seconds
 (speed does not depend on how well a model is trained). The MAF teacher needs one network
 pass per voxel, so on CPU its batch-10k row is skipped unless ``--teacher-full`` is given.
 """
@@ -30,8 +30,7 @@ import torch
 from _results import results_path
 from caloforge import __version__
 from caloforge.simulate import ReferenceSimulator, load_config
-from caloforge.train.caloflow import distill_caloflow, load_training_data, train_caloflow
-from caloforge.train.presets import load_recipe
+from caloforge.train import train_run
 
 BATCHES = (1, 100, 10_000)
 
@@ -39,11 +38,11 @@ CHILD = r"""
 import json, re, sys, time
 import numpy as np, torch
 from caloforge.train.run import Run
-path, device = sys.argv[1], sys.argv[2]
-batch, n, threads = (int(v) for v in sys.argv[3:6])
+path, stage, device = sys.argv[1], sys.argv[2], sys.argv[3]
+batch, n, threads = (int(v) for v in sys.argv[4:7])
 if threads:
     torch.set_num_threads(threads)
-run = Run.load(path, device=device)
+run = Run.load(path, device=device, stage=stage)
 energies = np.exp(np.random.default_rng(0).uniform(np.log(256.0), np.log(4.2e6), n))
 def sync():
     if device.startswith("cuda"):
@@ -56,29 +55,26 @@ sync()
 dt = time.perf_counter() - t0
 hwm = int(re.search(r"VmHWM:\s+(\d+)", open("/proc/self/status").read()).group(1)) / 1024
 print(json.dumps({"ms_per_shower": 1e3 * dt / n, "peak_rss_mb": hwm, "showers": n,
-                  "parameters": sum(run.model.parameter_counts().values())}))
+                  "parameters": run.parameter_counts()[stage]}))
 """
 
 
-def measure(run: Path, device: str, batch: int, n: int, threads: int) -> dict[str, float]:
+def measure(run: Path, stage: str, device: str, batch: int, n: int, threads: int
+            ) -> dict[str, float]:
     """One timing case in a fresh process."""
-    out = subprocess.run([sys.executable, "-c", CHILD, str(run), device, str(batch), str(n),
-                          str(threads)], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", CHILD, str(run), stage, device, str(batch),
+                          str(n), str(threads)], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def quick_runs(preset: str, folder: Path, device: str) -> tuple[Path, Path]:
+def quick_run(preset: str, folder: Path, device: str) -> Path:
     """Teacher and student of ``preset`` trained for seconds on simulated ds1-photons."""
     data_path = folder / "ds1.h5"
     ReferenceSimulator(load_config("ds1-photons", {"n": 4000, "seed": 11})).write(
         data_path, progress=False)
-    data = load_training_data(data_path)
-    recipe = load_recipe(preset, data.geometry, {
-        "train": {"epochs": 1, "time_budget_s": 10.0, "device": device},
-        "distill_train": {"epochs": 1, "time_budget_s": 10.0, "device": device}})
-    train_caloflow(data, folder / "teacher", recipe, progress=False)
-    distill_caloflow(folder / "teacher", data, folder / "student", recipe, progress=False)
-    return folder / "teacher", folder / "student"
+    train_run("caloflow", data_path, folder / "run", preset=preset, progress=False,
+              train={"*": {"epochs": 1, "time_budget_s": 10.0, "device": device}})
+    return folder / "run"
 
 
 def cases(kind: str, device: str, teacher_full: bool) -> list[tuple[int, int]]:
@@ -93,8 +89,7 @@ def cases(kind: str, device: str, teacher_full: bool) -> list[tuple[int, int]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--teacher", type=Path, help="teacher run directory")
-    parser.add_argument("--student", type=Path, help="student run directory")
+    parser.add_argument("--run", type=Path, help="caloflow run directory (teacher and student)")
     parser.add_argument("--preset", default="ds1-photons", help="recipe for fresh models")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
@@ -102,13 +97,11 @@ def main() -> None:
     parser.add_argument("--tag", default="", help="suffix of the JSON file name")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        teacher, student = args.teacher, args.student
-        if teacher is None or student is None:
-            teacher, student = quick_runs(args.preset, Path(tmp), args.device)
+        run = args.run or quick_run(args.preset, Path(tmp), args.device)
         rows = []
-        for kind, run in (("student", student), ("teacher", teacher)):
+        for kind in ("student", "teacher"):
             for batch, n in cases(kind, args.device, args.teacher_full):
-                r = measure(run, args.device, batch, n, args.threads)
+                r = measure(run, kind, args.device, batch, n, args.threads)
                 rows.append({"model": kind, "batch": batch, **r})
                 print(f"{kind:<8} batch {batch:>6}: {r['ms_per_shower']:10.3f} ms/shower  "
                       f"RSS {r['peak_rss_mb']:7.0f} MB  ({n} showers)", flush=True)
@@ -125,7 +118,7 @@ def main() -> None:
     meta = {"caloforge": __version__, "torch": torch.__version__, "device": args.device,
             "device_name": device_name, "cpus": os.cpu_count(),
             "threads": args.threads or torch.get_num_threads(), "date": time.strftime("%Y-%m-%d"),
-            "models": "given runs" if args.teacher else f"preset '{args.preset}', fresh weights",
+            "models": "given run" if args.run else f"preset '{args.preset}', fresh weights",
             "note": "ds1-photons geometry, energies log-uniform 256 MeV - 4.2 TeV; time after a "
                     "warm-up batch; peak RSS of the child process"}
     path = results_path("sampling", args.tag)

@@ -43,7 +43,7 @@ def runs(calogan_file: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     assert main(["train", "--data", str(calogan_file), "--out", str(out["flow1"]), "--preset",
                  "flow1", "--epochs", "12", "--batch-size", "256", "--no-progress"]) == 0
     assert main(["train", "--data", str(calogan_file), "--out", str(out["full"]), "--preset",
-                 "tiny", "--epochs", "2", "--no-progress"]) == 0
+                 "tiny", "--epochs", "2", "--stages", "teacher", "--no-progress"]) == 0
     return out
 
 
@@ -51,7 +51,7 @@ def test_flow1_run_calibrates_and_refuses_whole_showers(runs: dict[str, Path]) -
     """Flow I alone: MLE near the truth at 20 GeV (a few-epoch flow: 5 %), honest intervals;
     generating or scoring whole showers is refused with a one-line reason."""
     run = Run.load(runs["flow1"])
-    assert "flow2" not in run.model.parameter_counts()
+    assert "flow2" not in run.model("teacher").parameter_counts()
     assert 0.9 < run.config["data"]["response_median"] < 1.1
     showers = simulate("calogan", n=300, seed=8, particle="photon",
                        spectrum={"kind": "fixed", "e_min_mev": 20_000.0})
@@ -60,9 +60,9 @@ def test_flow1_run_calibrates_and_refuses_whole_showers(runs: dict[str, Path]) -
     assert abs(ratio - 1.0) < 0.05
     pull = (res.e_hat - 20_000.0) / res.sigma
     assert 0.6 < np.std(pull) < 1.6
-    with pytest.raises(ValueError, match="only Flow I"):
+    with pytest.raises(ValueError, match="cannot generate showers: its model has no sample"):
         run.sample(np.full(2, 1e4))
-    with pytest.raises(ValueError, match="only Flow I"):
+    with pytest.raises(ValueError, match="cannot score whole showers: its model has no log_prob"):
         run_log_likelihood(run, showers, "full")
 
 
@@ -123,7 +123,7 @@ def test_calibrate_and_anomaly_commands(runs: dict[str, Path], tmp_path: Path,
     cols, attrs = read_table(cal)
     assert set(cols) >= {"e_hat", "sigma_left", "sigma_right", "sigma", "incident_energies"}
     assert len(cols["e_hat"]) == 40 and np.all(cols["sigma"] > 0)
-    assert json.loads(attrs["runs"]) and attrs["part"] == "flow1"
+    assert json.loads(attrs["runs"]) and attrs["part"] == "layers"
     assert main(["calibrate", "--run", str(runs["flow1"]), str(test), "-o", str(cal)]) == 2
     assert "already exists" in capsys.readouterr().err
     scores = tmp_path / "scores.h5"
@@ -131,7 +131,7 @@ def test_calibrate_and_anomaly_commands(runs: dict[str, Path], tmp_path: Path,
     assert np.all(np.isfinite(read_table(scores)[0]["score"]))
     assert main(["anomaly-score", "--run", str(runs["flow1"]), str(test), "-o",
                  str(tmp_path / "s2.h5")]) == 2
-    assert "only Flow I" in capsys.readouterr().err
+    assert "has no log_prob() (ShowerDensity)" in capsys.readouterr().err
 
 
 def test_bad_inputs_give_one_line_errors(runs: dict[str, Path], tmp_path: Path,
@@ -184,7 +184,7 @@ def test_ensemble_members_train_and_calibrate(calogan_file: Path, tmp_path: Path
     out = tmp_path / "ens"
     assert main(["train", "--data", str(calogan_file), "--out", str(out), "--preset", "flow1",
                  "--epochs", "1", "--members", "2", "--seed", "3", "--no-progress"]) == 0
-    seeds = [Run.load(out / f"member-{k}").config["train"]["seed"] for k in (0, 1)]
+    seeds = [Run.load(out / f"member-{k}").recipe.train.seed for k in (0, 1)]
     assert seeds == [3, 4]
     test = tmp_path / "t.h5"
     write_showers(test, simulate("calogan", n=20, seed=2, particle="photon"))

@@ -37,12 +37,13 @@ def ild_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def runs(ds1_file: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """``--preset tiny --epochs 1``: train, then distil."""
+    """``--preset tiny --epochs 1``: the teacher stage, then a student in a copy of the run."""
     base = tmp_path_factory.mktemp("runs")
     teacher, student = base / "teacher", base / "student"
     assert main(["train", "--model", "caloflow", "--data", str(ds1_file), "--out", str(teacher),
-                 "--preset", "tiny", "--epochs", "1", "--no-progress"]) == 0
-    assert main(["distill", "--teacher", str(teacher), "--out", str(student), "--epochs", "1",
+                 "--preset", "tiny", "--epochs", "1", "--stages", "teacher",
+                 "--no-progress"]) == 0
+    assert main(["distill", "--run", str(teacher), "-o", str(student), "--epochs", "1",
                  "--no-progress"]) == 0
     return teacher, student
 
@@ -51,7 +52,11 @@ def test_train_distill_generate(runs: tuple[Path, Path], ds1_file: Path, tmp_pat
                                 capsys: pytest.CaptureFixture[str]) -> None:
     teacher, student = runs
     for run in runs:
-        assert {p.name for p in run.iterdir()} >= {"config.yaml", "checkpoints", "metrics.csv"}
+        assert {p.name for p in run.iterdir()} == {"config.yaml", "status.json", "stages"}
+        assert (run / "stages" / "teacher" / "metrics.csv").is_file()
+    assert Run.load(teacher).done == ["teacher"]
+    assert Run.load(student).done == ["teacher", "student"]
+    assert not (student / "stages" / "teacher" / "checkpoints" / "last.pt").exists()
     out = tmp_path / "gen.h5"
     assert main(["generate", "--run", str(student), "-n", "500", "-o", str(out),
                  "--batch-size", "200", "--no-progress"]) == 0
@@ -111,7 +116,7 @@ def test_bad_run_and_out_dirs(ds1_file: Path, tmp_path: Path,
     assert (tmp_path / "notes.txt").exists()
     assert main(["train", "--data", str(ds1_file), "--out", str(tmp_path / "r"),
                  "--preset", "nope"]) == 2
-    assert "no model preset" in capsys.readouterr().err
+    assert "no caloflow preset or recipe 'nope'" in capsys.readouterr().err
 
 
 def test_large_geometry_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -129,19 +134,20 @@ def test_killed_training_resumes_and_finishes(ds1_file: Path, tmp_path: Path) ->
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "caloforge.cli.main", "train", "--data", str(ds1_file),
            "--out", str(out), "--preset", "tiny", "--epochs", "3", "--checkpoint-every", "0",
-           "--no-progress"]
+           "--stages", "teacher", "--no-progress"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    last = out / "checkpoints" / "last.pt"
+    stage = out / "stages" / "teacher"
+    last = stage / "checkpoints" / "last.pt"
     deadline = time.time() + 60
     while not last.exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert last.exists(), "no checkpoint was written before the kill"
-    assert not (out / "metrics.json").exists() or "null" in (out / "metrics.json").read_text()
+    assert not (stage / "metrics.json").exists() or "null" in (stage / "metrics.json").read_text()
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert "resuming" in done.stderr
-    rows = (out / "metrics.csv").read_text().splitlines()
+    rows = (stage / "metrics.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3"]
     assert ShowerFile(ds1_file).n == 2000

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from caloforge.models.preprocessing import PreprocessingState, Preprocessor
+from caloforge.preprocess import PreprocessingState, Preprocessor
 
 SIZES = [3, 4, 2]
 

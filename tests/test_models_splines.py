@@ -9,8 +9,7 @@ import pytest
 import torch
 from zuko.transforms import MonotonicRQSTransform
 
-from caloforge.models.flows import FlowSpec, build_flow
-from caloforge.models.splines import FastRQSTransform
+from caloforge.models.flows import FastRQSTransform, FlowSpec, build_flow
 
 
 def _parameters(shape: tuple[int, ...], bins: int, scale: float,
@@ -46,12 +45,14 @@ def test_matches_zuko_spline(bins: int, scale: float, bound: float) -> None:
 
 
 def test_float32_values_agree_with_zuko() -> None:
+    # float32 rounding of the two arithmetics: over 20 seeds of these 20k points the largest
+    # difference of y was 0.9e-5 to 2.2e-5 (|y| <= 5)
     phi = _parameters((500, 40), 8, 1.0)
-    x = 3 * torch.randn(500, 40)
+    x = 3 * torch.randn(500, 40, generator=torch.Generator().manual_seed(0))
     fast, ref = FastRQSTransform(*phi), MonotonicRQSTransform(*phi)
     y, ladj = fast.call_and_ladj(x)
     y_ref, ladj_ref = ref.call_and_ladj(x)
-    assert torch.allclose(y, y_ref, rtol=1e-5, atol=1e-5)
+    assert torch.allclose(y, y_ref, rtol=0.0, atol=3e-5)
     assert torch.allclose(ladj, ladj_ref, atol=2e-4)
 
 

@@ -11,7 +11,7 @@ from torch import nn
 
 from caloforge.errors import InputError
 from caloforge.train import TrainConfig, fit, parse_duration
-from caloforge.train.engine import _lr_lambda
+from caloforge.train.optim import lr_lambda
 
 
 class Line(nn.Module):
@@ -23,14 +23,16 @@ class Line(nn.Module):
         self.calls = 0
         self.crash_after = crash_after
 
-    def training_loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    def training_step(self, batch: dict[str, torch.Tensor], ctx: object
+                      ) -> dict[str, torch.Tensor]:
         self.calls += 1
         if self.crash_after is not None and self.calls > self.crash_after:
             raise RuntimeError("simulated crash")
-        return self.validation_loss(batch)
+        return self.validation_step(batch, ctx)
 
-    def validation_loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return (batch["y"] - self.ab[0] * batch["x"] - self.ab[1]).square().mean()
+    def validation_step(self, batch: dict[str, torch.Tensor], ctx: object
+                        ) -> dict[str, torch.Tensor]:
+        return {"loss": (batch["y"] - self.ab[0] * batch["x"] - self.ab[1]).square().mean()}
 
 
 def _data(n: int = 400) -> dict[str, torch.Tensor]:
@@ -79,14 +81,14 @@ def test_crash_mid_epoch_resumes_and_finishes(tmp_path: Path) -> None:
 
 
 def test_schedules() -> None:
-    cosine = _lr_lambda(TrainConfig(epochs=10, lr=1e-3, lr_min=1e-5, schedule="cosine"), 10)
+    cosine = lr_lambda(TrainConfig(epochs=10, lr=1e-3, lr_min=1e-5, schedule="cosine"), 10)
     assert cosine(0) == pytest.approx(1.0) and cosine(100) == pytest.approx(0.01)
-    onecycle = _lr_lambda(TrainConfig(epochs=10, schedule="onecycle"), 10)
+    onecycle = lr_lambda(TrainConfig(epochs=10, schedule="onecycle"), 10)
     assert onecycle(0) < 0.1 and onecycle(10) == pytest.approx(1.0) and onecycle(100) < 0.01
-    clock = {"fraction": 0.5}  # half the time budget used after 1 of 100 steps
-    budget = _lr_lambda(TrainConfig(epochs=10, lr=1e-3, lr_min=0.0), 10, clock)
+    # half the time budget used after 1 of 100 steps
+    budget = lr_lambda(TrainConfig(epochs=10, lr=1e-3, lr_min=0.0), 10, lambda: 0.5)
     assert budget(1) == pytest.approx(0.5)
-    step = _lr_lambda(TrainConfig(epochs=10, schedule="step", step_epochs=2, gamma=0.5), 10)
+    step = lr_lambda(TrainConfig(epochs=10, schedule="step", step_epochs=2, gamma=0.5), 10)
     assert step(45) == pytest.approx(0.25)
 
 

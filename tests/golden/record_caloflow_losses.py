@@ -1,3 +1,4 @@
+# ruff: noqa  (runs against the tree of commit d685ecd, whose modules are gone since)
 """Record CaloFlow training losses as the golden reference of the training engine.
 
 Run once with the engine *before* a refactoring and commit ``caloflow_tiny_seed0.json``;

@@ -1,7 +1,8 @@
-"""Unsupervised anomaly detection with a CaloFlow likelihood, and the chi -> gamma gamma study.
+"""Unsupervised anomaly detection with a run's shower density, and the chi -> gamma gamma study.
 
-The score of a shower is ``-log p(x | E_rec)`` in physical voxel space (Flow I + Flow II with the
-preprocessing Jacobians), where ``E_rec`` is the deposited energy over the detector response
+The score of a shower is ``-log p(x | E_rec)`` in physical voxel space (any family with a
+:class:`~caloforge.models.base.ShowerDensity`; CaloFlow: Flow I + Flow II with the preprocessing
+Jacobians), where ``E_rec`` is the deposited energy over the detector response
 measured on the training data: the true incident energy is never used. Showers no single photon
 would make (two separated photons from a displaced ``chi -> gamma gamma`` decay) score high.
 
@@ -43,7 +44,7 @@ def anomaly_scores(run: Run, showers: Showers, response: float | None = None,
     """``-log p(x | E_rec)`` per shower (per MeV^V), ``E_rec = E_dep / response``.
 
     Arguments:
-        run: A run with Flow I and Flow II.
+        run: A run whose family has a shower density.
         showers: The showers to score (their incident energies are not used).
         response: Median ``E_dep / E_inc``; default: the run's, from its training data.
         seed: Seed of the dequantisation noise.
@@ -173,7 +174,7 @@ def anomaly_study(run: Run, config: AnomalyStudyConfig | None = None,
         The :class:`AnomalyStudyResult` (figures on caloforge reference showers).
     """
     cfg = config or AnomalyStudyConfig()
-    run.require_flow2("score whole showers for anomaly detection")
+    run.model_for("log_prob", "score whole showers for anomaly detection")
     factor = run_response(run, response)
     samples = _Samples(run.geometry.name, cfg)
     geo = run.geometry

@@ -9,19 +9,22 @@ from pathlib import Path
 
 import numpy as np
 
+from caloforge.cli._flags import add_device, add_force, add_out, add_progress, add_seed, add_threads
 from caloforge.data.io import check_writable
 from caloforge.data.showers import Showers
 from caloforge.data.validate import open_validated
 from caloforge.errors import InputError
 from caloforge.tables import write_json, write_table
+from caloforge.threads import torch_threads
 from caloforge.train.run import Run, load_runs
 
 __all__ = ["register"]
 
 CAL_EPILOG = """examples:
-  caloforge train --data train.h5 --out runs/flow1 --preset flow1 --members 5
+  caloforge train --data train.h5 -o runs/flow1 --preset flow1 --members 5
   caloforge calibrate test.h5 --run runs/flow1 -o cal.h5            # the 5-member ensemble
-  caloforge calibrate test.h5 --run runs/flow1-0 --ensemble runs/flow1-1 runs/flow1-2 -o cal.h5
+  caloforge calibrate test.h5 --run runs/flow1/member-0 --ensemble runs/flow1/member-1 \
+      runs/flow1/member-2 -o cal.h5
   caloforge calibrate test.h5 --run runs/calogan --part full -o cal.h5 --force
 
 output columns: e_hat, sigma_left, sigma_right, sigma (MeV), log_l_max, and the file's own
@@ -38,37 +41,43 @@ def _common(p: argparse.ArgumentParser, run_help: str, output_help: str,
     if with_file:
         p.add_argument("file", help="shower .h5 of the run's geometry")
     p.add_argument("--run", required=True, help=run_help)
-    p.add_argument("-o", "--output", required=True, help=output_help)
+    add_out(p, output_help)
     p.add_argument("--response", type=float,
                    help="median E_dep/E_inc (default: the run's, from its training data)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
-    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    add_seed(p)
+    add_device(p)
+    add_threads(p)
+    add_force(p, "existing outputs")
+    add_progress(p)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the three commands."""
     p = sub.add_parser(
         "calibrate", help="maximum-likelihood incident energies with per-shower intervals",
-        description="E_hat = argmax_E log p(x | E) per shower from Flow I (layer energies; "
-        "default) or Flow I + Flow II, on a grid of 0.5-2x the deposit-based first guess refined "
+        description="E_hat = argmax_E log p(x | E) per shower from the run's layer-energy "
+        "density (default; CaloFlow's Flow I) or its whole-shower density, on a grid of 0.5-2x "
+        "the deposit-based first guess refined "
         "by golden section; sigma_L, sigma_R where -2 Delta ln L = 1. Several runs "
         "(--ensemble) are averaged as likelihoods.", epilog=CAL_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    _common(p, "run directory (Flow I suffices), or an ensemble from 'train --members K'",
+    _common(p, "run directory (a layer-energy density suffices, e.g. --preset flow1), or an "
+            "ensemble from 'train --members K'",
             "output .h5 (columns per shower)")
     p.add_argument("--ensemble", nargs="+", default=[], metavar="DIR",
                    help="more run directories, averaged with --run as likelihoods")
-    p.add_argument("--part", choices=["flow1", "full"], default="flow1",
-                   help="flow1: layer energies (default); full: Flow I + Flow II")
+    p.add_argument("--part", choices=["layers", "full", "flow1"], default="layers",
+                   help="layers: layer energies (default; 'flow1' is its older name); full: "
+                   "the whole shower")
     p.set_defaults(func=run_calibrate)
 
     q = sub.add_parser(
         "anomaly-score", help="anomaly score -log p(x | E_rec) per shower",
-        description="Score = -log p(x | E_rec) in physical voxel space (Flow I + Flow II with "
+        description="Score = -log p(x | E_rec) in physical voxel space (any family with a "
+        "shower density; CaloFlow: Flow I + Flow II with "
         "the preprocessing Jacobian); E_rec = deposited energy / detector response measured on "
         "the run's training data. The file's incident energies are not used.")
-    _common(q, "run directory with Flow I and Flow II", "output .h5 (score, e_rec)")
+    _common(q, "run directory of a family with a shower density", "output .h5 (score, e_rec)")
     q.set_defaults(func=run_anomaly_score)
 
     s = sub.add_parser(
@@ -78,7 +87,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "score them with the run, and compare with a supervised classifier trained on one "
         "signal point: AUC, max significance improvement, R_30; table, JSON and plots.",
         epilog=STUDY_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    _common(s, "run directory with Flow I and Flow II", "output folder (study.json, plots)",
+    _common(s, "run directory of a family with a shower density",
+            "output folder (study.json, plots)",
             with_file=False)
     s.add_argument("--energies", type=float, nargs="+", help="chi energies in MeV "
                    "(default: 20000 50000)")
@@ -88,7 +98,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("-n", type=int, help="showers per sample (default: 2000)")
     s.add_argument("--supervised-separation", type=float,
                    help="signal point of the supervised classifier, mm (default: 20)")
-    s.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     s.set_defaults(func=run_anomaly_study)
 
 
@@ -105,11 +114,12 @@ def run_calibrate(args: argparse.Namespace) -> int:
     """Calibrate; print the median response and resolution against the file's energies."""
     from caloforge.applications.likelihood import calibrate_showers
 
-    out = check_writable(args.output, args.force)
+    out = check_writable(args.out, args.force)
     runs = [r for d in [args.run, *args.ensemble] for r in load_runs(d, args.device)]
     showers = _read(args.file, runs)
     t0 = time.perf_counter()
-    res = calibrate_showers(runs, showers, args.part, args.response, args.seed)
+    with torch_threads(args.threads):
+        res = calibrate_showers(runs, showers, args.part, args.response, args.seed)
     dt = time.perf_counter() - t0
     write_table(out, {"e_hat": res.e_hat, "sigma_left": res.sigma_left,
                       "sigma_right": res.sigma_right, "sigma": res.sigma,
@@ -128,11 +138,12 @@ def run_anomaly_score(args: argparse.Namespace) -> int:
     from caloforge.applications.anomaly import anomaly_scores
     from caloforge.applications.likelihood import reconstructed_energy, run_response
 
-    out = check_writable(args.output, args.force)
+    out = check_writable(args.out, args.force)
     run = Run.load(args.run, device=args.device)
     showers = _read(args.file, [run])
     factor = run_response(run, args.response)
-    scores = anomaly_scores(run, showers, factor, args.seed)
+    with torch_threads(args.threads):
+        scores = anomaly_scores(run, showers, factor, args.seed)
     write_table(out, {"score": scores, "e_rec": reconstructed_energy(showers, factor)},
                 {"score": "-log p(x | E_rec) per MeV^V", "response": factor,
                  "run": str(run.path)}, force=True)
@@ -148,7 +159,7 @@ def run_anomaly_study(args: argparse.Namespace) -> int:
     from caloforge.applications.plots import plot_anomaly_study
     from caloforge.cli._format import table
 
-    out = Path(args.output)
+    out = Path(args.out)
     target = out / "study.json"
     check_writable(target, args.force)
     cfg = AnomalyStudyConfig(seed=args.seed)
@@ -160,8 +171,9 @@ def run_anomaly_study(args: argparse.Namespace) -> int:
     if cfg.n < 10 or min(cfg.energies_mev) <= cfg.mass_mev or min(cfg.separations_mm) < 0:
         raise InputError("the study needs n >= 10, energies above the chi mass and "
                          "separations >= 0", "fix -n, --energies, --mass or --separations")
-    result = anomaly_study(Run.load(args.run, device=args.device), cfg, args.response,
-                           progress=not args.no_progress)
+    with torch_threads(args.threads):
+        result = anomaly_study(Run.load(args.run, device=args.device), cfg, args.response,
+                               progress=not args.no_progress)
     print(table(result.table()))
     plots = plot_anomaly_study(result, out)
     write_json(target, result.to_json())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from caloforge.cli._flags import add_out
 from caloforge.data.io import check_writable
 from caloforge.evaluate.metrics import MODES
 from caloforge.evaluate.runner import evaluate_files
@@ -29,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--reference", required=True, help="reference .h5 (e.g. Geant4 or simulator)")
     p.add_argument("--generated", required=True, help="generated .h5 to judge")
-    p.add_argument("--out", required=True, help="output folder")
+    add_out(p, "output folder")
     p.add_argument("--geometry", help="preset or binning XML (default: from the files)")
     p.add_argument("--mode", default="all",
                    help=f"all, or a comma-separated list of {', '.join(MODES)} (default: all)")

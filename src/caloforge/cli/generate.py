@@ -4,27 +4,29 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
-from caloforge.data.io import ShowerFile, ShowerWriter, check_writable
+from caloforge.cli._flags import add_device, add_force, add_out, add_progress, add_seed, add_threads
+from caloforge.data.io import ShowerFile, check_writable
 from caloforge.data.validate import check_values
 from caloforge.errors import InputError
+from caloforge.seeds import derive
 from caloforge.simulate import load_config
 from caloforge.simulate.config import SpectrumConfig
 from caloforge.simulate.incidence import load_energies, sample_energies
 from caloforge.tables import write_table
+from caloforge.threads import torch_threads
 from caloforge.train.run import Run
 
 __all__ = ["parse_spectrum", "register", "run_generate", "run_log_prob"]
 
 GEN_EPILOG = """examples:
-  caloforge generate --run runs/ds1-student -n 100000 -o gen.h5
-  caloforge generate --run runs/ds1-student --energies reference.h5 -o gen.h5 --force
-  caloforge generate --run runs/ds1 -n 1000 --spectrum log-uniform:1000:100000 -o gen.h5
+  caloforge generate --run runs/ds1 -n 100000 -o gen.h5          # the student, if distilled
+  caloforge generate --run runs/ds1 --energies reference.h5 -o gen.h5 --force
+  caloforge generate --run runs/ds1 --stage teacher -n 1000 --spectrum log-uniform:1000:100000 \
+      -o gen.h5
 
 spectra: preset (the geometry's simulation preset), log-uniform:EMIN:EMAX, uniform:EMIN:EMAX,
 fixed:E, discrete:E1,E2,... (MeV)
@@ -36,10 +38,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "generate", help="generate showers with a trained run",
         description="Sample showers from a trained run directory into a CaloChallenge file "
-        "(incident_energies, showers in MeV), in batches, with a progress bar.",
+        "(incident_energies, showers in MeV), in chunks, atomically, with a progress bar. The "
+        "same run, seed, thread count and --batch-size give the same file.",
         epilog=GEN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--run", required=True, help="run directory (teacher or student)")
-    p.add_argument("-o", "--output", required=True, help="output .h5 file")
+    p.add_argument("--run", required=True, help="run directory")
+    p.add_argument("--stage", help="sample with this stage (default: the last finished stage "
+                   "that can sample, e.g. the caloflow student)")
+    add_out(p, "output .h5 file")
     p.add_argument("-n", type=int, help="number of showers (default: all of --energies)")
     p.add_argument("--energies", help="incident energies (MeV) from .npy, text or a shower .h5 "
                    "of the run's geometry (its angles too, for angle-conditioned runs)")
@@ -49,26 +54,31 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(angle-conditioned runs)")
     p.add_argument("--batch-size", type=int, default=1_000,
                    help="showers per network call (default 1000: fastest on CPU; raise on GPU)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
-    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_seed(p)
+    add_device(p)
+    add_threads(p)
+    add_force(p)
+    add_progress(p)
     p.set_defaults(func=run_generate)
 
     q = sub.add_parser(
         "log-prob", help="log-likelihood of showers under a trained run",
-        description="log p(voxels | E_inc) per shower from Flow I + Flow II, in physical "
-        "voxel space (per MeV^V, preprocessing Jacobian included) or in flow space.")
+        description="log p(voxels | E_inc) per shower from the run's density (caloforge: Flow I "
+        "+ Flow II of the teacher), in physical voxel space (per MeV^V, preprocessing Jacobian "
+        "included) or, for flows, in flow space.")
     q.add_argument("file", help="shower .h5 of the run's geometry")
     q.add_argument("--run", required=True, help="run directory")
-    q.add_argument("-o", "--output", help="write per-shower values to .npy or .h5")
+    q.add_argument("--stage", help="score with this stage (default: the first finished stage "
+                   "with a density)")
+    add_out(q, "write per-shower values to .npy or .h5", required=False)
     q.add_argument("--space", choices=["physical", "flow"], default="physical",
                    help="physical (default) or flow space")
     q.add_argument("--batch-size", type=int, default=10_000, help="showers per batch")
-    q.add_argument("--seed", type=int, default=0, help="seed of the dequantisation noise")
-    q.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
-    q.add_argument("--force", action="store_true", help="overwrite an existing output file")
-    q.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_seed(q, "seed of the dequantisation noise (default: 0)")
+    add_device(q)
+    add_threads(q)
+    add_force(q)
+    add_progress(q)
     q.set_defaults(func=run_log_prob)
 
 
@@ -114,32 +124,22 @@ def _inputs(run: Run, args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray 
     if not args.n or args.n < 1:
         raise InputError("give -n (a positive number of showers) or --energies", "add -n N")
     spectrum = parse_spectrum(args.spectrum, run.geometry.name)
-    return sample_energies(spectrum, args.n, np.random.default_rng(args.seed)), theta
+    rng = np.random.default_rng(derive(args.seed, "spectrum"))
+    return sample_energies(spectrum, args.n, rng), theta
 
 
 def run_generate(args: argparse.Namespace) -> int:
     """Generate and print one summary line."""
-    if args.batch_size < 1:
-        raise InputError("--batch-size must be >= 1", "give a positive batch size")
-    check_writable(args.output, args.force)
-    run = Run.load(args.run, device=args.device)
+    from caloforge.generation import generate
+
+    check_writable(args.out, args.force)
+    run = Run.load(args.run, device=args.device, stage=args.stage)
     energies, theta = _inputs(run, args)
-    n = len(energies)
-    meta = {"geometry": run.geometry.name, "producer": f"caloforge.generate ({run.kind})",
-            "run": str(run.path), "seed": args.seed}
-    t0 = time.perf_counter()
-    with ShowerWriter(args.output, run.geometry.n_voxels, force=args.force, metadata=meta) as w, \
-            tqdm(total=n, unit="shower", disable=args.no_progress, desc="generating") as bar:
-        for k, start in enumerate(range(0, n, args.batch_size)):
-            rows = slice(start, min(n, start + args.batch_size))
-            t = None if theta is None else np.broadcast_to(theta, (n,))[rows]
-            showers = run.sample(energies[rows], t, batch_size=args.batch_size,
-                                 seed=args.seed * 1_000_003 + k)
-            w.append(showers)
-            bar.update(len(showers))
-    dt = time.perf_counter() - t0
-    print(f"generated {n} showers ({run.geometry.name}, {run.kind}) to {args.output} in "
-          f"{dt:.1f} s ({1e3 * dt / n:.3f} ms/shower, batch {args.batch_size})")
+    res = generate(run, energies, args.out, theta=theta, seed=args.seed,
+                   batch_size=args.batch_size, force=args.force, progress=not args.no_progress,
+                   threads=args.threads)
+    print(f"generated {res.n} showers ({run.geometry.name}, {res.run}) to {res.path} in "
+          f"{res.seconds:.1f} s ({res.ms_per_shower:.3f} ms/shower, batch {res.batch_size})")
     return 0
 
 
@@ -158,14 +158,15 @@ def _write_values(path: Path, energies: np.ndarray, values: np.ndarray) -> None:
 
 def run_log_prob(args: argparse.Namespace) -> int:
     """Compute per-shower log-likelihoods; print their mean and standard error."""
-    out = check_writable(args.output, args.force) if args.output else None
-    run = Run.load(args.run, device=args.device)
+    out = check_writable(args.out, args.force) if args.out else None
+    run = Run.load(args.run, device=args.device, stage=args.stage)
     file = ShowerFile(args.file)
     run.check_geometry(file.read(0, 1), f"file '{args.file}'")  # before reading it all
     showers = file.read()
     check_values(showers, source=f"file '{args.file}'")
-    values = run.log_prob(showers, batch_size=args.batch_size, seed=args.seed,
-                          physical=args.space == "physical", progress=not args.no_progress)
+    with torch_threads(args.threads):
+        values = run.log_prob(showers, batch_size=args.batch_size, seed=args.seed,
+                              physical=args.space == "physical", progress=not args.no_progress)
     if out is not None:
         _write_values(out, showers.energies, values)
     sem = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else float("nan")

@@ -7,6 +7,7 @@ import argparse
 
 from tqdm.auto import tqdm
 
+from caloforge.cli._flags import add_out
 from caloforge.data.io import check_writable
 from caloforge.errors import InputError
 from caloforge.integrate.compare import METHODS, PROCESSES, compare, get_process, table
@@ -59,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, help="NIS points per training step (default: 2048)")
     p.add_argument("--learn-channel-weights", action="store_true",
                    help="train channel weights on top of the prior alpha")
-    p.add_argument("-o", "--output", help="unweighted NIS events to this .h5 file")
+    add_out(p, "unweighted NIS events to this .h5 file", required=False)
     p.add_argument("--plot", help="PNG of m_ll and cos theta: target vs learned (Drell-Yan)")
     p.add_argument("--json", help="write the results as JSON")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     process = get_process(args.process)
     if args.train_calls < 1 or args.eval_calls < 1:
         raise InputError("call counts must be positive", "give --train-calls and --eval-calls > 0")
-    outputs = [o for o in (args.output, args.plot, args.json) if o]
+    outputs = [o for o in (args.out, args.plot, args.json) if o]
     for out in outputs:
         check_writable(out, args.force)
     given = {"loss": args.loss, "vegas_share": args.vegas_share, "vegas_bins": args.vegas_bins,
@@ -94,9 +95,9 @@ def run(args: argparse.Namespace) -> int:
     print(table(results, process.exact()))
     observables = ({"x": batch.x} if not isinstance(process, MultiChannelProcess)
                    else process.physical(batch.y if batch.y is not None else batch.x))
-    if args.output:
-        n = write_events(args.output, observables, batch.weights, result, args.seed)
-        print(f"wrote {n} unweighted events to {args.output}")
+    if args.out:
+        n = write_events(args.out, observables, batch.weights, result, args.seed)
+        print(f"wrote {n} unweighted events to {args.out}")
     if args.plot:
         if "m_ll" not in observables:
             raise InputError("--plot needs a Drell-Yan process", "drop --plot")

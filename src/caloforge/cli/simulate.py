@@ -7,11 +7,11 @@ import time
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
-from caloforge.data.io import ShowerWriter
+from caloforge.cli._flags import add_out
+from caloforge.data.io import write_chunks
 from caloforge.simulate import ReferenceSimulator, list_presets, load_config
-from caloforge.simulate.incidence import load_energies, sample_energies
+from caloforge.simulate.incidence import load_energies
 
 __all__ = ["register", "run"]
 
@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "crossing fluctuations, MIP-level sampling readout) in any preset geometry and write "
         "a CaloChallenge HDF5 file. Each geometry has a preset (spectrum, incidence, readout); "
         "flags override it.", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("-o", "--output", required=True, help="output .h5 file")
+    add_out(p, "output .h5 file")
     p.add_argument("--geometry",
                    help=f"geometry preset: {', '.join(list_presets())} (default: the --config "
                    "file's, else ds1-photons)")
@@ -74,19 +74,12 @@ def _signal(sim: ReferenceSimulator, args: argparse.Namespace, energies: np.ndar
         raise InputError("--signal chi-gg needs --mass (MeV) and --distance (mm)",
                          "add both flags")
     cfg = sim.config
-    n = cfg.n if energies is None else len(energies)
     meta = {"geometry": sim.geometry.name, "seed": cfg.seed, "producer": "caloforge.simulate",
             "signal": "chi-gg", "mass_mev": args.mass, "distance_mm": args.distance}
-    with ShowerWriter(args.output, sim.geometry.n_voxels, force=args.force, metadata=meta) as w, \
-            tqdm(total=n, unit="event", disable=not progress, desc="chi->gg") as bar:
-        for k, start in enumerate(range(0, n, cfg.chunk_size)):
-            rng = np.random.default_rng([cfg.seed, k])
-            m = min(cfg.chunk_size, n - start)
-            e = (sample_energies(cfg.spectrum, m, rng) if energies is None
-                 else energies[start : start + m])
-            showers, separation = sim.simulate_signal(args.mass, args.distance, e, rng)
-            w.append(showers, extra={"signal_separation_mm": separation})
-            bar.update(m)
+    write_chunks(args.out, sim.geometry.n_voxels,
+                 sim.signal_batches(args.mass, args.distance, energies),
+                 total=cfg.n if energies is None else len(energies), force=args.force,
+                 metadata=meta, progress=progress, desc="chi->gg", unit="event")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -99,10 +92,10 @@ def run(args: argparse.Namespace) -> int:
     if args.signal:
         _signal(sim, args, energies, progress)
     else:
-        sim.write(args.output, energies=energies, force=args.force, progress=progress)
+        sim.write(args.out, energies=energies, force=args.force, progress=progress)
     dt = time.perf_counter() - t0
     n = cfg.n if energies is None else len(energies)
     what = "chi->gamma gamma events" if args.signal else f"{cfg.particle} showers"
-    print(f"wrote {n} {what} ({sim.geometry.name}, seed {cfg.seed}) to {args.output} "
+    print(f"wrote {n} {what} ({sim.geometry.name}, seed {cfg.seed}) to {args.out} "
           f"in {dt:.1f} s ({n / dt:.0f}/s)")
     return 0

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from caloforge.data.io import ShowerWriter
+from caloforge.data.io import write_chunks
 from caloforge.data.showers import Showers
 from caloforge.geometry import LayeredGeometry, get_geometry
 from caloforge.simulate.config import PDG_IDS, SimulationConfig
@@ -99,18 +99,27 @@ class ReferenceSimulator:
                  else np.asarray(energies[start : start + m], dtype=np.float64))
             yield self.simulate_batch(e, rng)
 
+    def signal_batches(self, mass_mev: float, distance_mm: float,
+                       energies: np.ndarray | None = None
+                       ) -> Iterator[tuple[Showers, dict[str, np.ndarray]]]:
+        """chi -> gamma gamma events in chunks (seeded as :meth:`batches`), each with its
+        ``signal_separation_mm`` column."""
+        cfg = self.config
+        n = cfg.n if energies is None else len(energies)
+        for k, start in enumerate(range(0, n, cfg.chunk_size)):
+            rng = np.random.default_rng([cfg.seed, k])
+            m = min(cfg.chunk_size, n - start)
+            e = (sample_energies(cfg.spectrum, m, rng) if energies is None
+                 else np.asarray(energies[start : start + m], dtype=np.float64))
+            showers, separation = self.simulate_signal(mass_mev, distance_mm, e, rng)
+            yield showers, {"signal_separation_mm": separation}
+
     def simulate(self, energies: np.ndarray | None = None, progress: bool = False) -> Showers:
         """All showers in memory (use :meth:`write` for large samples)."""
-        return Showers.concatenate(list(self._progress(self.batches(energies), energies,
-                                                       progress)))
-
-    def _progress(self, it: Iterator[Showers], energies: np.ndarray | None,
-                  progress: bool) -> Iterator[Showers]:
         total = self.config.n if energies is None else len(energies)
-        with tqdm(total=total, unit="shower", disable=not progress, desc="simulate") as bar:
-            for batch in it:
-                bar.update(len(batch))
-                yield batch
+        batches = tqdm(self.batches(energies), disable=not progress, desc="simulate",
+                       total=-(-total // self.config.chunk_size), unit="chunk")
+        return Showers.concatenate(list(batches))
 
     def write(self, path: str | Path, energies: np.ndarray | None = None, force: bool = False,
               progress: bool = True) -> Path:
@@ -118,10 +127,9 @@ class ReferenceSimulator:
         meta = {"geometry": self.geometry.name, "seed": self.config.seed,
                 "producer": "caloforge.simulate", "particle": self.config.particle,
                 "config": asdict(self.config)}
-        with ShowerWriter(path, self.geometry.n_voxels, force=force, metadata=meta) as writer:
-            for batch in self._progress(self.batches(energies), energies, progress):
-                writer.append(batch)
-        return writer.path
+        total = self.config.n if energies is None else len(energies)
+        return write_chunks(path, self.geometry.n_voxels, self.batches(energies), total=total,
+                            force=force, metadata=meta, progress=progress, desc="simulate")
 
     def simulate_signal(self, mass_mev: float, distance_mm: float,
                         energies: np.ndarray, rng: np.random.Generator) -> tuple[Showers,

@@ -1,4 +1,5 @@
-"""Training settings shared by every model, and the ``--time-budget`` parser."""
+"""Training settings of one stage (the same engine for every family), and the
+``--time-budget`` parser."""
 
 from __future__ import annotations
 
@@ -33,7 +34,9 @@ class TrainConfig:
         snapshots_s: Also save the weights when the training time passes each of these
             (seconds), as ``checkpoints/snapshot-<s>s.pt``: learning curves.
         device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
-        threads: Torch CPU threads (None = torch's default).
+        threads: Torch CPU threads for this stage (None = torch's default), restored after.
+        ema_decay: Keep exponential moving averages of the weights with this decay per step
+            (0 = off); validation and ``best.pt`` then use the averages.
     """
 
     epochs: int = 100
@@ -53,6 +56,7 @@ class TrainConfig:
     snapshots_s: list[float] = field(default_factory=list)
     device: str = "auto"
     threads: int | None = None
+    ema_decay: float = 0.0
 
     def validate(self) -> TrainConfig:
         """Check values; raise :class:`InputError` with the fix."""
@@ -65,6 +69,8 @@ class TrainConfig:
                              "use e.g. 0.1")
         if self.time_budget_s is not None and self.time_budget_s <= 0:
             raise InputError("the time budget must be > 0", "use e.g. --time-budget 60m")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise InputError(f"ema_decay {self.ema_decay} must lie in [0, 1)", "use e.g. 0.999")
         return self
 
 

@@ -1,54 +1,46 @@
-"""The one training loop: split, schedules, clipping, checkpoints, resume, early stopping.
+"""The one training loop: optimizers from the model, named losses, checkpoints, exact resume.
 
-Any ``torch.nn.Module`` with ``training_loss(batch)`` and ``validation_loss(batch)`` (the
-:class:`Trainable` protocol) trains here. A run directory receives::
+Any ``nn.Module`` with ``training_step(batch, ctx) -> {name: loss}`` (the
+:class:`~caloforge.models.base.TrainingModule` contract) trains here. The module may bring its
+own optimizers and schedulers (``configure_optimizers``) and step them itself through
+``ctx.optimize`` (GANs: alternating critic and generator updates); otherwise the engine
+optimizes ``loss`` with AdamW and the stage's schedule. A stage directory receives::
 
     checkpoints/last.pt   everything needed to resume (also written within epochs)
-    checkpoints/best.pt   the model with the lowest validation loss
-    metrics.csv           one row per epoch
+    checkpoints/best.pt   the weights with the lowest validation loss (``monitor``)
+    metrics.csv           one row per epoch: every named loss, learning rates, time
     metrics.json          the same plus the final summary
     train.log             one line per epoch, and why training stopped
 
 Killing the process loses at most ``checkpoint_every_s`` of work: calling :func:`fit` again on
-the same directory continues from the last checkpoint, at the same step of the same epoch.
+the same directory continues from the last checkpoint with every optimizer, scheduler, EMA and
+random-generator state restored, so the result equals an uninterrupted run. Thread counts are
+set for the call and restored.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
-import os
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from caloforge.tables import write_text
+from caloforge.models.base import OptimizerSpec, StepContext, TrainingPlan
+from caloforge.seeds import derive, noise_seed, torch_generator
+from caloforge.threads import torch_threads
+from caloforge.train.checkpoint import EMA, atomic_save, write_metrics
 from caloforge.train.config import TrainConfig
+from caloforge.train.optim import default_optimizers
+from caloforge.train.sources import ShowerSource, TensorSource
 
-__all__ = ["TrainResult", "Trainable", "atomic_save", "fit", "resolve_device", "split_indices"]
+__all__ = ["TrainResult", "fit", "resolve_device"]
 
 Batch = dict[str, Tensor]
-
-
-@runtime_checkable
-class Trainable(Protocol):
-    """What the engine needs of a model (besides being an ``nn.Module``)."""
-
-    def training_loss(self, batch: Batch) -> Tensor:
-        """Scalar loss to minimise on a batch."""
-        ...
-
-    def validation_loss(self, batch: Batch) -> Tensor:
-        """Scalar loss that picks the best checkpoint (evaluated without gradients)."""
-        ...
 
 
 @dataclass
@@ -61,7 +53,7 @@ class TrainResult:
         best_val_loss: That loss.
         stopped: ``epochs``, ``early stopping`` or ``time budget``.
         train_seconds: Training wall time, summed over resumes.
-        history: One dict per epoch (epoch, train_loss, val_loss, lr, seconds).
+        history: One dict per epoch (epoch, train_<loss>, val_<loss>, lr, seconds).
     """
 
     epochs: int
@@ -88,94 +80,223 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def split_indices(n: int, val_fraction: float, seed: int) -> tuple[Tensor, Tensor]:
-    """Seeded train/validation split of ``n`` rows (at least one row in each).
+class _Loop:
+    """The state of one call of :func:`fit`."""
 
-    Example:
-        >>> tr, va = split_indices(10, 0.2, seed=0)
-        >>> len(tr), len(va), sorted(tr.tolist() + va.tolist()) == list(range(10))
-        (8, 2, True)
-    """
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    n_val = min(max(1, round(n * val_fraction)), n - 1)
-    return perm[n_val:], perm[:n_val]
+    def __init__(self, model: nn.Module, source: ShowerSource, config: TrainConfig,
+                 run_dir: Path, device: torch.device) -> None:
+        self.model, self.source, self.config, self.device = model, source, config, device
+        self.dir = run_dir
+        self.ckpt_dir = run_dir / "checkpoints"
+        self.steps_per_epoch = math.ceil(source.n_train / config.batch_size)
+        self.t_start = time.perf_counter()
+        plan = TrainingPlan(config, self.steps_per_epoch, self.budget_fraction)
+        configure = getattr(model, "configure_optimizers", None)
+        self.optimizers: dict[str, OptimizerSpec] = (
+            configure(plan) if configure else default_optimizers(model, plan))
+        self.ema = EMA(model, config.ema_decay) if config.ema_decay > 0 else None
+        self.generator = torch_generator(noise_seed(config.seed, 0))
+        self.manual = False
+        self.state: dict[str, Any] = {"epoch": 0, "step": 0, "global_step": 0,
+                                      "best_val": math.inf, "best_epoch": 0, "bad_epochs": 0,
+                                      "elapsed": 0.0, "history": [], "sums": {}}
+
+    def budget_fraction(self) -> float:
+        budget = self.config.time_budget_s
+        return (time.perf_counter() - self.t_start) / budget if budget else 0.0
+
+    # -- checkpoints ----------------------------------------------------------------------
+    def save(self) -> None:
+        specs = self.optimizers.items()
+        atomic_save({"model": self.model.state_dict(),
+                     "optimizers": {k: s.optimizer.state_dict() for k, s in specs},
+                     "schedulers": {k: s.scheduler.state_dict() for k, s in specs
+                                    if s.scheduler is not None},
+                     "ema": self.ema.state_dict() if self.ema else None,
+                     "generator": self.generator.get_state(), "state": self.state},
+                    self.ckpt_dir / "last.pt")
+
+    def restore(self, ckpt: dict[str, Any]) -> None:
+        self.model.load_state_dict(ckpt["model"])
+        for name, spec in self.optimizers.items():
+            spec.optimizer.load_state_dict(ckpt["optimizers"][name])
+            if spec.scheduler is not None:
+                spec.scheduler.load_state_dict(ckpt["schedulers"][name])
+        if self.ema is not None and ckpt.get("ema") is not None:
+            self.ema.load_state_dict(ckpt["ema"])
+        self.generator.set_state(ckpt["generator"])
+        self.state = ckpt["state"]
+        self.t_start = time.perf_counter() - self.state["elapsed"]
+
+    def save_weights(self, name: str, **extra: Any) -> None:
+        """The module's weights (EMA averages when kept) to ``checkpoints/<name>.pt``."""
+        if self.ema:
+            self.ema.swap()
+        atomic_save({"model": self.model.state_dict(), **extra}, self.ckpt_dir / f"{name}.pt")
+        if self.ema:
+            self.ema.swap()
+
+    # -- one step -------------------------------------------------------------------------
+    def optimize(self, name: str, loss: Tensor) -> None:
+        """``ctx.optimize``: backpropagate, clip, step one optimizer and its scheduler."""
+        if name not in self.optimizers:
+            raise KeyError(f"no optimizer '{name}' (configure_optimizers gave "
+                           f"{sorted(self.optimizers)})")
+        spec = self.optimizers[name]
+        self.manual = True
+        spec.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        clip = self.config.grad_clip if spec.clip is None else spec.clip
+        if clip > 0:
+            params = [p for g in spec.optimizer.param_groups for p in g["params"]]
+            nn.utils.clip_grad_norm_(params, clip)
+        spec.optimizer.step()
+        if spec.scheduler is not None:
+            spec.scheduler.step()
+
+    def train_step(self, batch: Batch, epoch: int) -> dict[str, float]:
+        self.manual = False
+        ctx = StepContext(self.state["global_step"], epoch, self.generator, self.device,
+                          self.optimize)
+        out = self.model.training_step(batch, ctx)
+        if not self.manual and self.optimizers:
+            if len(self.optimizers) > 1:
+                raise RuntimeError("a module with several optimizers must step them with "
+                                   "ctx.optimize(name, loss) in training_step")
+            self.optimize(next(iter(self.optimizers)), out["loss"])
+        if self.ema is not None:
+            self.ema.update()
+        return {k: float(v.detach()) for k, v in out.items()}
+
+    def validate(self) -> dict[str, float]:
+        """Mean validation losses (EMA weights when kept), with the same noise every time."""
+        step = getattr(self.model, "validation_step", None)
+        if step is None:
+            return {}
+        if self.ema:
+            self.ema.swap()
+        self.model.eval()
+        gen = torch_generator(derive(self.config.seed, "validation"))
+        sums: dict[str, float] = {}
+        count = 0
+        with torch.no_grad():
+            for batch in self.source.val_batches(max(self.config.batch_size, 1024)):
+                batch = {k: v.to(self.device) for k, v in batch.items()}
+                ctx = StepContext(self.state["global_step"], self.state["epoch"], gen,
+                                  self.device, self.optimize)
+                n = len(next(iter(batch.values())))
+                for k, v in step(batch, ctx).items():
+                    sums[k] = sums.get(k, 0.0) + float(v) * n
+                count += n
+        self.model.train()
+        if self.ema:
+            self.ema.swap()
+        return {k: v / max(count, 1) for k, v in sums.items()}
+
+    def end_epoch(self, epoch: int) -> bool:
+        """Validate, log, keep the best weights; True when training should stop early."""
+        val = self.validate()
+        self.state["elapsed"] = time.perf_counter() - self.t_start
+        row: dict[str, float] = {"epoch": epoch + 1}
+        row.update({f"train_{k}": s / max(c, 1) for k, (s, c) in self.state["sums"].items()})
+        row.update({f"val_{k}": v for k, v in val.items()})
+        for name, spec in self.optimizers.items():
+            row["lr" if len(self.optimizers) == 1 else f"lr_{name}"] = (
+                spec.optimizer.param_groups[0]["lr"])
+        row["seconds"] = round(self.state["elapsed"], 2)
+        self.state["history"].append(row)
+        self.state.update(epoch=epoch + 1, step=0, sums={})
+        monitor = getattr(self.model, "monitor", "loss")
+        score = val.get(monitor, -float(epoch)) if monitor else -float(epoch)
+        if score < self.state["best_val"]:
+            self.state.update(best_val=score, best_epoch=epoch + 1, bad_epochs=0)
+            self.save_weights("best", epoch=epoch + 1, val_loss=score)
+        else:
+            self.state["bad_epochs"] += 1
+        write_metrics(self.dir, self.state["history"])
+        losses = " ".join(f"{k} {v:.6g}" for k, v in row.items() if k not in ("epoch", "seconds"))
+        with open(self.dir / "train.log", "a") as log:
+            log.write(f"epoch {epoch + 1}: {losses} time {row['seconds']:.1f} s\n")
+        return bool(self.config.patience and self.state["bad_epochs"] >= self.config.patience)
+
+    # -- the loop -------------------------------------------------------------------------
+    def run(self, progress: bool) -> str:
+        cfg, state = self.config, self.state
+        budget = cfg.time_budget_s
+        bar = (tqdm(total=round(budget), initial=min(round(state["elapsed"]), round(budget)),
+                    unit="s", desc="training", disable=not progress) if budget else
+               tqdm(total=cfg.epochs * self.steps_per_epoch, unit="step", desc="training",
+                    initial=state["epoch"] * self.steps_per_epoch + state["step"],
+                    disable=not progress))
+        stopped, t_ckpt = "epochs", time.perf_counter()
+        while state["epoch"] < cfg.epochs and stopped == "epochs":
+            epoch = state["epoch"]
+            if state["step"] == 0:
+                self.generator.manual_seed(noise_seed(cfg.seed, epoch))
+            for batch in self.source.train_batches(epoch, cfg.batch_size, state["step"]):
+                batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+                for k, v in self.train_step(batch, epoch).items():
+                    s, c = state["sums"].get(k, (0.0, 0))
+                    state["sums"][k] = (s + v, c + 1)
+                state["step"] += 1
+                state["global_step"] += 1
+                state["elapsed"] = time.perf_counter() - self.t_start
+                bar.update(round(min(state["elapsed"], budget)) - bar.n if budget else 1)
+                self.snapshots()
+                if time.perf_counter() - t_ckpt >= cfg.checkpoint_every_s:
+                    self.save()
+                    t_ckpt = time.perf_counter()
+                if budget is not None and state["elapsed"] >= budget:
+                    stopped = "time budget"
+                    break
+            if self.end_epoch(epoch) and stopped == "epochs":
+                stopped = "early stopping"
+            bar.set_postfix({k: f"{v:.4g}" for k, v in state["history"][-1].items()
+                             if k.startswith(("train_", "val_"))})
+            self.save()
+            t_ckpt = time.perf_counter()
+        bar.close()
+        return stopped
+
+    def snapshots(self) -> None:
+        for t in self.config.snapshots_s:
+            name = f"snapshot-{t:g}s"
+            if self.state["elapsed"] >= t and not (self.ckpt_dir / f"{name}.pt").exists():
+                self.save_weights(name, elapsed=self.state["elapsed"])
+
+    def finish(self, stopped: str | None = None) -> TrainResult:
+        state = self.state
+        if stopped is not None:
+            state.update(finished=True, stopped=stopped)
+            self.save()
+            with open(self.dir / "train.log", "a") as log:
+                log.write(f"stopped: {stopped}; best epoch {state['best_epoch']} "
+                          f"(validation loss {state['best_val']:.6g})\n")
+        best = self.ckpt_dir / "best.pt"
+        if best.is_file():
+            weights = torch.load(best, map_location=self.device, weights_only=False)["model"]
+            self.model.load_state_dict(weights)
+        result = TrainResult(epochs=state["epoch"], best_epoch=state["best_epoch"],
+                             best_val_loss=state["best_val"],
+                             stopped=state.get("stopped", "epochs"),
+                             train_seconds=round(state["elapsed"], 2), history=state["history"])
+        write_metrics(self.dir, state["history"],
+                      {k: v for k, v in result.to_json().items() if k != "history"})
+        return result
 
 
-def atomic_save(obj: Any, path: Path) -> None:
-    """``torch.save`` to a temporary file, then rename into place."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def _lr_lambda(config: TrainConfig, steps_per_epoch: int,
-               clock: dict[str, float] | None = None) -> Callable[[int], float]:
-    """Learning-rate factor per step. With a time budget, ``cosine`` and ``onecycle`` run
-    over whichever ends first, the epochs or the budget (``clock['fraction']`` of it used)."""
-    total = max(1, config.epochs * steps_per_epoch)
-    floor = min(1.0, config.lr_min / config.lr)
-
-    def cosine(t: float) -> float:
-        return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * min(t, 1.0)))
-
-    def factor(step: int) -> float:
-        done = max(step / total, clock["fraction"] if clock else 0.0)
-        if config.schedule == "cosine":
-            return cosine(done)
-        if config.schedule == "onecycle":
-            if done < 0.1:
-                return 0.04 + 0.96 * done / 0.1
-            return cosine((done - 0.1) / 0.9)
-        if config.schedule == "step":
-            return config.gamma ** ((step // steps_per_epoch) // config.step_epochs)
-        return 1.0
-
-    return factor
-
-
-def _batches(idx: Tensor, batch_size: int, seed: int, epoch: int, skip: int) -> Iterator[Tensor]:
-    gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-    order = idx[torch.randperm(len(idx), generator=gen)]
-    for k in range(skip, math.ceil(len(order) / batch_size)):
-        yield order[k * batch_size : (k + 1) * batch_size]
-
-
-def _evaluate(model: nn.Module, data: Batch, idx: Tensor, batch_size: int,
-              device: torch.device) -> float:
-    model.eval()
-    total, count = 0.0, 0
-    with torch.no_grad():
-        for start in range(0, len(idx), batch_size):
-            rows = idx[start : start + batch_size]
-            batch = {k: v[rows].to(device) for k, v in data.items()}
-            total += float(model.validation_loss(batch)) * len(rows)
-            count += len(rows)
-    model.train()
-    return total / max(count, 1)
-
-
-def _write_metrics(run_dir: Path, history: list[dict[str, float]],
-                   summary: dict[str, Any] | None = None) -> None:
-    if history:
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=list(history[0]))
-        writer.writeheader()
-        writer.writerows(history)
-        write_text(run_dir / "metrics.csv", buf.getvalue())
-    write_text(run_dir / "metrics.json",
-               json.dumps({"history": history, "summary": summary}, indent=1))
-
-
-def fit(model: nn.Module, data: Batch, config: TrainConfig, run_dir: str | Path,
+def fit(model: nn.Module, data: Batch | ShowerSource, config: TrainConfig, run_dir: str | Path,
         progress: bool = True, resume: bool = True) -> TrainResult:
-    """Train ``model`` on ``data`` (dict of equally long tensors) into ``run_dir``.
+    """Train ``model`` on ``data`` into ``run_dir``.
 
     Arguments:
-        model: A module implementing :class:`Trainable`.
-        data: Named tensors, first dimension = showers (kept on CPU unless CUDA fits them).
+        model: A module implementing :class:`~caloforge.models.base.TrainingModule`.
+        data: A :class:`~caloforge.train.sources.ShowerSource`, or named tensors (first
+            dimension = showers), split and shuffled as a
+            :class:`~caloforge.train.sources.TensorSource` with the config's seed.
         config: Training settings.
-        run_dir: Run directory (``checkpoints/`` and metrics are written there).
-        progress: Show a progress bar.
+        run_dir: Directory of the checkpoints and metrics.
+        progress: Show a progress bar (steps, or seconds of the time budget).
         resume: Continue from ``checkpoints/last.pt`` when present.
 
     Returns:
@@ -187,9 +308,9 @@ def fit(model: nn.Module, data: Batch, config: TrainConfig, run_dir: str | Path,
         ...     def __init__(self):
         ...         super().__init__()
         ...         self.mu = nn.Parameter(torch.zeros(1))
-        ...     def training_loss(self, batch):
-        ...         return (batch["x"] - self.mu).square().mean()
-        ...     validation_loss = training_loss
+        ...     def training_step(self, batch, ctx):
+        ...         return {"loss": (batch["x"] - self.mu).square().mean()}
+        ...     validation_step = training_step
         >>> data = {"x": torch.full((100,), 3.0)}
         >>> cfg = TrainConfig(epochs=30, batch_size=10, lr=0.1, schedule="constant")
         >>> result = fit(Mean(), data, cfg, tempfile.mkdtemp(), progress=False)
@@ -198,113 +319,18 @@ def fit(model: nn.Module, data: Batch, config: TrainConfig, run_dir: str | Path,
     """
     config.validate()
     run_dir = Path(run_dir)
-    ckpt_dir = run_dir / "checkpoints"
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    if config.threads:
-        torch.set_num_threads(config.threads)
+    (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
     device = resolve_device(config.device)
-    n = len(next(iter(data.values())))
-    train_idx, val_idx = split_indices(n, config.val_fraction, config.seed)
-    if device.type == "cuda":
-        data = {k: v.to(device) for k, v in data.items()}
-        train_idx, val_idx = train_idx.to(device), val_idx.to(device)
-    torch.manual_seed(config.seed)
-    model.to(device).train()
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    steps_per_epoch = math.ceil(len(train_idx) / config.batch_size)
-    clock = {"fraction": 0.0}
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer,
-                                                  _lr_lambda(config, steps_per_epoch, clock))
-    state: dict[str, Any] = {"epoch": 0, "step": 0, "best_val": math.inf, "best_epoch": 0,
-                             "bad_epochs": 0, "elapsed": 0.0, "history": [], "train_sum": 0.0}
-    last = ckpt_dir / "last.pt"
-    if resume and last.is_file():
-        ckpt = torch.load(last, map_location=device, weights_only=False)
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        state = ckpt["state"]
-        if state.get("finished"):
-            return _finish(model, ckpt_dir, run_dir, state, device)
-
-    def save() -> None:
-        atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                     "scheduler": scheduler.state_dict(), "state": state}, last)
-
-    stopped = "epochs"
-    bar = tqdm(total=config.epochs * steps_per_epoch, initial=state["epoch"] * steps_per_epoch
-               + state["step"], disable=not progress, unit="step", desc="training")
-    t_start, t_ckpt = time.perf_counter() - state["elapsed"], time.perf_counter()
-    while state["epoch"] < config.epochs:
-        epoch = state["epoch"]
-        torch.manual_seed(config.seed * 7919 + epoch * 104_729 + state["step"])
-        for rows in _batches(train_idx, config.batch_size, config.seed, epoch, state["step"]):
-            batch = {k: v[rows].to(device, non_blocking=True) for k, v in data.items()}
-            loss = model.training_loss(batch)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.grad_clip > 0:
-                nn.utils.clip_grad_norm_(params, config.grad_clip)
-            optimizer.step()
-            if config.time_budget_s:
-                clock["fraction"] = (time.perf_counter() - t_start) / config.time_budget_s
-            scheduler.step()
-            state["step"] += 1
-            state["train_sum"] += float(loss.detach())
-            state["elapsed"] = time.perf_counter() - t_start
-            bar.update(1)
-            for t in config.snapshots_s:
-                name = ckpt_dir / f"snapshot-{t:g}s.pt"
-                if state["elapsed"] >= t and not name.exists():
-                    atomic_save({"model": model.state_dict(), "elapsed": state["elapsed"]}, name)
-            if time.perf_counter() - t_ckpt >= config.checkpoint_every_s:
-                save()
-                t_ckpt = time.perf_counter()
-            if config.time_budget_s is not None and state["elapsed"] >= config.time_budget_s:
-                stopped = "time budget"
-                break
-        val = _evaluate(model, data, val_idx, max(config.batch_size, 1024), device)
-        state["elapsed"] = time.perf_counter() - t_start
-        row = {"epoch": epoch + 1, "train_loss": state["train_sum"] / max(state["step"], 1),
-               "val_loss": val, "lr": optimizer.param_groups[0]["lr"],
-               "seconds": round(state["elapsed"], 2)}
-        state["history"].append(row)
-        state.update(epoch=epoch + 1, step=0, train_sum=0.0)
-        bar.set_postfix(train=f"{row['train_loss']:.4g}", val=f"{val:.4g}")
-        if val < state["best_val"]:
-            state.update(best_val=val, best_epoch=epoch + 1, bad_epochs=0)
-            atomic_save({"model": model.state_dict(), "epoch": epoch + 1, "val_loss": val},
-                        ckpt_dir / "best.pt")
-        else:
-            state["bad_epochs"] += 1
-        if config.patience and state["bad_epochs"] >= config.patience:
-            stopped = "early stopping"
-        _write_metrics(run_dir, state["history"])
-        with open(run_dir / "train.log", "a") as log:
-            log.write(f"epoch {row['epoch']}: train {row['train_loss']:.6g} val {val:.6g} "
-                      f"lr {row['lr']:.3g} time {row['seconds']:.1f} s\n")
-        if stopped != "epochs":
-            break
-        save()
-        t_ckpt = time.perf_counter()
-    bar.close()
-    state.update(finished=True, stopped=stopped)
-    save()
-    with open(run_dir / "train.log", "a") as log:
-        log.write(f"stopped: {stopped}; best epoch {state['best_epoch']} "
-                  f"(validation loss {state['best_val']:.6g})\n")
-    return _finish(model, ckpt_dir, run_dir, state, device)
-
-
-def _finish(model: nn.Module, ckpt_dir: Path, run_dir: Path, state: dict[str, Any],
-            device: torch.device) -> TrainResult:
-    best = ckpt_dir / "best.pt"
-    if best.is_file():
-        model.load_state_dict(torch.load(best, map_location=device, weights_only=False)["model"])
-    result = TrainResult(epochs=state["epoch"], best_epoch=state["best_epoch"],
-                         best_val_loss=state["best_val"], stopped=state.get("stopped", "epochs"),
-                         train_seconds=round(state["elapsed"], 2), history=state["history"])
-    summary = {k: v for k, v in result.to_json().items() if k != "history"}
-    _write_metrics(run_dir, state["history"], summary)
-    return result
+    source = data if isinstance(data, ShowerSource) else TensorSource(
+        data, config.val_fraction, config.seed)
+    if device.type == "cuda" and isinstance(source, TensorSource):
+        source.to(device)
+    with torch_threads(config.threads):
+        model.to(device).train()
+        loop = _Loop(model, source, config, run_dir, device)
+        last = loop.ckpt_dir / "last.pt"
+        if resume and last.is_file():
+            loop.restore(torch.load(last, map_location=device, weights_only=False))
+            if loop.state.get("finished"):
+                return loop.finish()
+        return loop.finish(loop.run(progress))

@@ -24,7 +24,7 @@ import zuko
 from torch import nn
 from zuko.flows import Flow, MaskedAutoregressiveTransform, UnconditionalDistribution
 
-from caloforge.models.splines import FastRQSTransform
+from caloforge.models.flows.splines import FastRQSTransform
 
 __all__ = ["FlowSpec", "block_orders", "build_flow", "count_parameters"]
 

@@ -14,12 +14,14 @@ Flow I is copied from the teacher unchanged.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
-from caloforge.models.caloflow import CaloFlow, CaloFlowConfig
+from caloforge.models.base import StepContext
+from caloforge.models.caloflow.model import CaloFlow, CaloFlowConfig
 from caloforge.models.flows import FlowSpec
 
 __all__ = ["DistillConfig", "Distiller"]
@@ -30,11 +32,13 @@ class DistillConfig:
     """Distillation settings.
 
     Attributes:
+        enabled: Distil a student after the teacher (the recipe's ``student`` stage).
         beta: Weight of the x-path MSE (``1 - beta`` for the z-path).
         guided: Add the per-block ("fully guided") terms.
         guided_weight: Weight of the per-block terms.
     """
 
+    enabled: bool = True
     beta: float = 0.5
     guided: bool = True
     guided_weight: float = 1.0
@@ -52,14 +56,18 @@ class Distiller(nn.Module):
         config: Loss settings.
 
     Example:
-        >>> from caloforge.models.preprocessing import PreprocessingState
+        >>> from caloforge.preprocess import PreprocessingState
+        >>> from caloforge.models.base import StepContext
         >>> spec = FlowSpec(transforms=2, hidden=[8], bins=4)
         >>> teacher = CaloFlow(CaloFlowConfig(PreprocessingState(layer_sizes=[2, 3]), spec, spec))
         >>> batch = {"energies": torch.full((4,), 1e3), "voxels": torch.rand(4, 5) * 50}
         >>> teacher.fit_preprocessing(batch)
         >>> d = Distiller(teacher, FlowSpec(kind="iaf", transforms=2, hidden=[8], bins=4))
-        >>> d.training_loss(batch).ndim, sorted({k.split(".")[1] for k in d.state_dict()})
-        (0, ['flow1', 'flow2', 'pre'])
+        >>> ctx = StepContext(0, 0, torch.Generator().manual_seed(0), torch.device("cpu"), None)
+        >>> d.training_step(batch, ctx)["loss"].ndim
+        0
+        >>> sorted({k.split(".")[1] for k in d.state_dict()})
+        ['flow1', 'flow2', 'pre']
     """
 
     def __init__(self, teacher: CaloFlow, student_flow: FlowSpec,
@@ -90,15 +98,16 @@ class Distiller(nn.Module):
         self._teacher[0]._apply(fn, recurse)  # keep the teacher on the student's device
         return super()._apply(fn, recurse)
 
-    def _conditions(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+    def _conditions(self, batch: dict[str, Tensor], generator: torch.Generator
+                    ) -> tuple[Tensor, Tensor]:
         """Flow II features of the (dequantised) batch and their conditions."""
-        enc = self.teacher.encode(batch)
+        enc = self.teacher.encode(batch, generator)
         return enc["y"], enc["c2"]
 
-    def training_loss(self, batch: dict[str, Tensor]) -> Tensor:
+    def training_step(self, batch: dict[str, Tensor], ctx: StepContext) -> Mapping[str, Tensor]:
         """``beta MSE_x + (1 - beta) MSE_z`` (+ guided per-block terms)."""
         beta = self.config.beta
-        x, c = self._conditions(batch)
+        x, c = self._conditions(batch, ctx.generator)
         t_blocks = self.teacher.flow2.transform(c).transforms
         s_blocks = self.student.flow2.transform(c).transforms
         # x-path: teacher forward (x -> z), keeping the intermediate states
@@ -117,7 +126,7 @@ class Distiller(nn.Module):
                 loss_x = loss_x + self.config.guided_weight * (guided - states[k]).square().mean()
         loss_x = loss_x + (h - x).square().mean()
         # z-path: student z -> x', teacher back to z
-        z = torch.randn_like(x)
+        z = torch.randn(x.shape, generator=ctx.generator, device=x.device, dtype=x.dtype)
         s_states = [z]
         for block in reversed(s_blocks):
             s_states.append(block.inv(s_states[-1]))
@@ -125,11 +134,16 @@ class Distiller(nn.Module):
         for block in t_blocks:
             h = block(h)
         loss_z = (h - z).square().mean()
-        return beta * loss_x + (1.0 - beta) * loss_z
+        return {"loss": beta * loss_x + (1.0 - beta) * loss_z, "mse_x": loss_x.detach(),
+                "mse_z": loss_z.detach()}
 
-    def validation_loss(self, batch: dict[str, Tensor]) -> Tensor:
+    def validation_step(self, batch: dict[str, Tensor], ctx: StepContext
+                        ) -> Mapping[str, Tensor]:
         """Monte-Carlo ``KL(student || teacher)`` per feature on the batch's conditions."""
-        _, c = self._conditions(batch)
-        x, log_q = self.student.flow2(c).rsample_and_log_prob()
+        y, c = self._conditions(batch, ctx.generator)
+        student = self.student.flow2(c)
+        z = torch.randn(y.shape, generator=ctx.generator, device=y.device, dtype=y.dtype)
+        x, ladj = student.transform.inv.call_and_ladj(z)
+        log_q = student.base.log_prob(z) - ladj
         log_p = self.teacher.flow2(c).log_prob(x)
-        return (log_q - log_p).mean() / x.shape[1]
+        return {"loss": (log_q - log_p).mean() / x.shape[1]}

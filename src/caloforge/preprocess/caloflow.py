@@ -23,9 +23,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 from torch import Tensor, nn
+
+from caloforge.preprocess.transforms import dequantize, expand_layers, expit, layer_sums, logit
 
 __all__ = ["PreprocessingState", "Preprocessor"]
 
@@ -72,17 +73,6 @@ class PreprocessingState:
     def fitted(self) -> bool:
         """Whether :meth:`Preprocessor.fit` has filled the statistics."""
         return len(self.y_mean) == sum(self.layer_sizes) > 0
-
-
-def _logit(v: Tensor, alpha: float) -> tuple[Tensor, Tensor]:
-    """``logit(alpha + (1 - 2 alpha) v)`` and its elementwise log-derivative."""
-    p = alpha + (1.0 - 2.0 * alpha) * v
-    lp, l1p = torch.log(p), torch.log1p(-p)
-    return lp - l1p, np.log1p(-2.0 * alpha) - lp - l1p
-
-
-def _expit(y: Tensor, alpha: float) -> Tensor:
-    return ((torch.sigmoid(y) - alpha) / (1.0 - 2.0 * alpha)).clamp(0.0, 1.0)
 
 
 class Preprocessor(nn.Module):
@@ -161,16 +151,15 @@ class Preprocessor(nn.Module):
     # -- helpers --------------------------------------------------------------------------
     def dequantize(self, voxels: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """Add ``U(0, noise_mev)`` to every voxel."""
-        noise = torch.rand(voxels.shape, generator=generator, device=voxels.device)
-        return voxels + self.state.noise_mev * noise.to(voxels.dtype)
+        return dequantize(voxels, self.state.noise_mev, generator)
 
     def layer_energies(self, voxels: Tensor) -> Tensor:
         """Per-layer sums ``(N, V) -> (N, L)``."""
-        return torch.stack([part.sum(1) for part in voxels.split(self.state.layer_sizes, 1)], 1)
+        return layer_sums(voxels, self.state.layer_sizes)
 
     def expand(self, per_layer: Tensor) -> Tensor:
         """Repeat a per-layer quantity over that layer's voxels ``(N, L) -> (N, V)``."""
-        return per_layer.repeat_interleave(self.sizes, dim=1)
+        return expand_layers(per_layer, self.sizes)
 
     def context1(self, energies: Tensor, theta: Tensor | None = None) -> Tensor:
         """Flow I conditions from incident energies (MeV) and, if used, theta (rad)."""
@@ -197,7 +186,7 @@ class Preprocessor(nn.Module):
         u0 = total / (s.k * energies)
         ratios = layers[:, :-1] / tails[:, :-1].clamp_min(1e-30)
         v = torch.cat([u0[:, None], ratios], 1)
-        y, dlog = _logit(v.clamp(0.0, 1.0), s.alpha)
+        y, dlog = logit(v.clamp(0.0, 1.0), s.alpha)
         w = (y - self.u_mean) / self.u_std
         ladj = (dlog.sum(1) - torch.log(s.k * energies)
                 - torch.log(tails[:, :-1].clamp_min(1e-30)).sum(1) - torch.log(self.u_std).sum())
@@ -205,7 +194,7 @@ class Preprocessor(nn.Module):
 
     def decode_layers(self, w: Tensor, energies: Tensor) -> Tensor:
         """Standardised Flow I features -> layer energies (MeV)."""
-        v = _expit(w * self.u_std + self.u_mean, self.state.alpha)
+        v = expit(w * self.u_std + self.u_mean, self.state.alpha)
         remaining = v[:, 0] * self.state.k * energies
         out = []
         for i in range(self.n_layers - 1):
@@ -220,7 +209,7 @@ class Preprocessor(nn.Module):
         """Voxels (MeV) -> standardised Flow II features, and ``log|dy/dvoxels|`` at fixed
         layer energies."""
         x = voxels / self.expand(layers).clamp_min(1e-30)
-        y, dlog = _logit(x.clamp(0.0, 1.0), self.state.alpha)
+        y, dlog = logit(x.clamp(0.0, 1.0), self.state.alpha)
         y = (y - self.y_mean) / self.y_std
         ladj = (dlog.sum(1) - (self.sizes * torch.log(layers.clamp_min(1e-30))).sum(1)
                 - torch.log(self.y_std).sum())
@@ -228,7 +217,7 @@ class Preprocessor(nn.Module):
 
     def decode_voxels(self, y: Tensor, layers: Tensor) -> Tensor:
         """Standardised Flow II features and layer energies -> voxels (MeV), thresholded."""
-        x = _expit(y * self.y_std + self.y_mean, self.state.alpha)
+        x = expit(y * self.y_std + self.y_mean, self.state.alpha)
         if self.state.renormalize:
             sums = self.layer_energies(x)
             x = x / self.expand(sums).clamp_min(1e-30)

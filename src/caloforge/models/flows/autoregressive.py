@@ -85,13 +85,16 @@ def invert_masked_block(block: MaskedAutoregressiveTransform, c: Tensor | None, 
 
 
 @torch.no_grad()
-def sample_masked(flow: Flow, c: Tensor) -> Tensor:
-    """Samples of a conditional ``zuko`` flow, with MAF blocks inverted by
-    :func:`invert_masked_block` (others by ``zuko``).
+def sample_masked(flow: Flow, c: Tensor, generator: torch.Generator | None = None,
+                  z: Tensor | None = None) -> Tensor:
+    """Samples of a conditional ``zuko`` flow with a standard normal base, MAF blocks inverted
+    by :func:`invert_masked_block` (others by ``zuko``).
 
     Arguments:
         flow: The flow (its transform maps data to the base, ``x -> z``).
         c: Contexts ``(N, C)``: one sample per row.
+        generator: Source of the base draws ``z ~ N(0, 1)``.
+        z: Base points ``(N, F)`` to map instead of drawing them.
 
     Returns:
         Samples ``(N, F)``.
@@ -99,10 +102,13 @@ def sample_masked(flow: Flow, c: Tensor) -> Tensor:
     Example:
         >>> from caloforge.models.flows import FlowSpec, build_flow
         >>> flow = build_flow(5, 1, FlowSpec(transforms=2, hidden=[16], bins=4))
-        >>> sample_masked(flow, torch.zeros(3, 1)).shape
+        >>> g = torch.Generator().manual_seed(0)
+        >>> sample_masked(flow, torch.zeros(3, 1), g).shape
         torch.Size([3, 5])
     """
-    z = flow.base(c).expand(c.shape[:-1]).sample()
+    if z is None:
+        features = flow.base().event_shape[-1]
+        z = torch.randn((len(c), features), generator=generator, device=c.device, dtype=c.dtype)
     for lazy in reversed(list(flow.transform.transforms)):
         z = invert_masked_block(lazy, c, z) if is_fast_invertible(lazy) else lazy(c).inv(z)
     return z
