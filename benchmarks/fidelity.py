@@ -4,12 +4,15 @@ Simulates a training set and a held-out reference with fixed seeds (caloforge re
 not Geant4), trains the teacher and distils the student within wall-clock budgets, evaluates
 (cls-low, cls-high, FPD, KPD, separation power; teacher on 5k vs 5k, student on the full
 held-out set and on 5k for an equal-size comparison), evaluates teacher snapshots (learning
-curve), times the student, prints a table and writes ``benchmarks/results/fidelity[-TAG].json``.
+curve), times the student, and scores the baseline family trained on the same showers (the
+trivial reference point); prints a table and writes ``benchmarks/results/fidelity[-TAG].json``.
 
     python benchmarks/fidelity.py --work runs/fidelity --teacher-budget 60m \
         --student-budget 40m --curve 15m,30m,60m --tag cpu
     python benchmarks/fidelity.py --device cuda --teacher-budget 5m --student-budget 2m \
         --curve 1m,2m,5m --tag h100
+    python benchmarks/fidelity.py --train-n 150000 --teacher-budget 15m --teacher-schedule 60m \
+        --curve 15m --teacher-only --tag cpu-15m      # the 15-minute point of a 60-minute run
 
 Every stage skips what its output already holds (a finished run resumes to a no-op), so an
 interrupted benchmark continues where it stopped. ``--teacher-run DIR`` reuses a finished
@@ -55,6 +58,13 @@ def generate(run: Run, reference: Path, out: Path, n: int, batch: int) -> Path:
         energies = ShowerFile(reference).read(0, n).energies
         generate_file(run, energies, out, batch_size=batch)
     return out
+
+
+def baseline_run(train: Path, work: Path) -> Run:
+    """The baseline family (per-energy-bin voxel statistics) on the same training showers: the
+    trivial reference point of the table."""
+    train_run("baseline", train, work / "baseline", progress=False)
+    return Run.load(work / "baseline")
 
 
 def evaluate(reference: Path, generated: Path, out: Path, n: int, modes: str,
@@ -132,6 +142,11 @@ def main() -> None:
     p.add_argument("--test-n", type=int, default=20_000)
     p.add_argument("--teacher-eval-n", type=int, default=5_000)
     p.add_argument("--teacher-budget", default="60m")
+    p.add_argument("--teacher-schedule", help="run the teacher's learning-rate schedule over "
+                   "this much time (default: --teacher-budget); with a shorter budget, a point "
+                   "of a longer run's learning curve")
+    p.add_argument("--teacher-only", action="store_true", help="no student: train, score and "
+                   "snapshot the teacher (and the baseline)")
     p.add_argument("--student-budget", default="40m")
     p.add_argument("--curve", default="15m,30m,60m", help="teacher snapshot times")
     p.add_argument("--device", default="auto")
@@ -168,32 +183,41 @@ def main() -> None:
     stages = {
         "teacher": {"epochs": 10_000, "time_budget_s": parse_duration(args.teacher_budget),
                     "snapshots_s": curve, "device": args.device, "patience": 0,
-                    **_given(batch_size=args.teacher_batch, lr=args.teacher_lr)},
+                    **_given(batch_size=args.teacher_batch, lr=args.teacher_lr,
+                             schedule_budget_s=args.teacher_schedule and
+                             parse_duration(args.teacher_schedule))},
         "student": {"epochs": 10_000, "patience": 0, "device": args.device,
                     "time_budget_s": parse_duration(args.student_budget),
                     **_given(batch_size=args.student_batch, lr=args.student_lr)}}
     train_run("caloflow", train, run_dir, preset=None if run_dir.exists() else args.preset,
-              train=stages, progress=False)
+              train=stages, stages=["teacher"] if args.teacher_only else None, progress=False)
     status = read_status(run_dir)
-    print(f"trained: teacher {status['teacher']['train_minutes']:.1f} min "
-          f"({status['teacher']['epochs']} epochs), student "
-          f"{status['student']['train_minutes']:.1f} min ({status['student']['epochs']} epochs)",
-          flush=True)
+    print("trained: " + ", ".join(f"{k} {v['train_minutes']:.1f} min ({v['epochs']} epochs)"
+                                  for k, v in status.items()), flush=True)
     if args.export_student:
         export_run(run_dir, args.export_student)
     if args.stop_after_training:
         return
     dev = "cuda" if torch.cuda.is_available() and args.device != "cpu" else "cpu"
     teacher = Run.load(run_dir, device=dev, stage="teacher")
-    student = Run.load(run_dir, device=dev, stage="student")
     n_t = args.teacher_eval_n
     gen_t = generate(teacher, test, work / "gen_teacher.h5", n_t, batch=n_t)
-    gen_s = generate(student, test, work / "gen_student.h5", args.test_n, batch=10_000)
     table: dict[str, Any] = {
         "teacher": evaluate(test, gen_t, work / "eval_teacher", n_t, MODES),
-        "student": evaluate(test, gen_s, work / "eval_student", args.test_n, MODES, floor=True),
-        "student_at_teacher_n": evaluate(test, gen_s, work / "eval_student_5k", n_t,
-                                         "cls-low,cls-high")}
+        "baseline": evaluate(test, generate(baseline_run(train, work), test,
+                                            work / "gen_baseline.h5", n_t, batch=n_t),
+                             work / "eval_baseline", n_t, MODES)}
+    timing: list[dict] = []
+    if not args.teacher_only:
+        student = Run.load(run_dir, device=dev, stage="student")
+        gen_s = generate(student, test, work / "gen_student.h5", args.test_n, batch=10_000)
+        table["student"] = evaluate(test, gen_s, work / "eval_student", args.test_n, MODES,
+                                    floor=True)
+        table["student_at_teacher_n"] = evaluate(test, gen_s, work / "eval_student_5k", n_t,
+                                                 "cls-low,cls-high")
+        if not args.no_timing:
+            timing = student_timing(student, test, [int(c) for c in args.chunks.split(",")],
+                                    args.threads)
     learning = []
     for t in curve:
         name = f"snapshot-{t:g}s"
@@ -203,30 +227,30 @@ def main() -> None:
         gen = generate(snap, test, work / f"gen_{name}.h5", n_t, batch=n_t)
         learning.append({"teacher_minutes": t / 60,
                          **evaluate(test, gen, work / f"eval_{name}", n_t, "cls-low,cls-high")})
-    timing = [] if args.no_timing else student_timing(student, test,
-                                                      [int(c) for c in args.chunks.split(",")],
-                                                      args.threads)
+    recipe = teacher.recipe
+    training: dict[str, Any] = {
+        "teacher_batch": recipe.train.batch_size, "teacher_lr": recipe.train.lr,
+        "teacher_schedule_minutes": (recipe.train.schedule_budget_s or
+                                     recipe.train.time_budget_s or 0) / 60,
+        **{f"{k}_minutes": v["train_minutes"] for k, v in status.items()},
+        **{f"{k}_epochs": v["epochs"] for k, v in status.items()},
+        "parameters": {k: Run.load(run_dir, stage=k).model(k).parameter_counts()
+                       for k in status}}
+    if "student" in status:
+        training.update(student_batch=recipe.distill_train.batch_size,
+                        student_lr=recipe.distill_train.lr)
     out = {
         "meta": {"caloforge": __version__, "torch": torch.__version__, "device": dev,
                  "device_name": torch.cuda.get_device_name() if dev == "cuda"
                  else platform.processor() or platform.machine(), "cpus": os.cpu_count(),
-                 "date": time.strftime("%Y-%m-%d"), "preset": args.preset,
-                 "train_n": args.train_n, "test_n": args.test_n, "seeds": {"train": 101,
-                                                                           "test": 202},
+                 "threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d"),
+                 "preset": args.preset, "train_n": args.train_n, "test_n": args.test_n,
+                 "seeds": {"train": 101, "test": 202},
                  "note": "caloforge reference data (its simulator), not Geant4; classifier "
                          "protocol 'fast'", "wall_minutes": (time.perf_counter() - t_start) / 60,
                  "teacher_reused_from": str(args.teacher_run) if args.teacher_run else None},
-        "training": {"teacher_batch": teacher.recipe.train.batch_size,
-                     "teacher_lr": teacher.recipe.train.lr,
-                     "student_batch": teacher.recipe.distill_train.batch_size,
-                     "student_lr": teacher.recipe.distill_train.lr,
-                     "teacher_minutes": status["teacher"]["train_minutes"],
-                     "teacher_epochs": status["teacher"]["epochs"],
-                     "student_minutes": status["student"]["train_minutes"],
-                     "student_epochs": status["student"]["epochs"],
-                     "parameters": {"teacher": teacher.model("teacher").parameter_counts(),
-                                    "student": student.model("student").parameter_counts()}},
-        "metrics": table, "learning_curve": learning, "student_timing_cpu": timing}
+        "training": training, "metrics": table, "learning_curve": learning,
+        "student_timing_cpu": timing}
     print(json.dumps({k: out[k] for k in ("training", "metrics", "learning_curve",
                                          "student_timing_cpu")}, indent=1))
     path = results_path("fidelity", args.tag)

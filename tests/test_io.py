@@ -164,13 +164,3 @@ def test_summary(shower_file: Path, showers: Showers) -> None:
     assert summary.etot_over_einc_std == pytest.approx(ratio.std(), rel=1e-4)
     nonzero = np.count_nonzero(showers.voxels) / showers.voxels.size
     assert summary.nonzero_fraction == pytest.approx(nonzero)
-
-
-def test_torch_datasets(shower_file: Path) -> None:
-    from caloforge.data.dataset import ShowerDataset, StreamingShowerDataset
-
-    ds = ShowerDataset.from_file(shower_file)
-    assert len(ds) == 50
-    stream = StreamingShowerDataset(shower_file, chunk_size=16, seed=1)
-    energies = sorted(float(e) for e, _ in stream)
-    assert energies == pytest.approx(sorted(ds.energies.tolist()))

@@ -84,19 +84,25 @@ class ReferenceSimulator:
         return Showers(energies, voxels, particle=np.full(len(energies), self.pdg_id),
                        geometry=self.geometry.name, **angles)
 
+    def _chunks(self, energies: np.ndarray | None
+                ) -> Iterator[tuple[np.ndarray, np.random.Generator]]:
+        """Incident energies of chunk ``k`` (``chunk_size`` showers, ``n`` in all, or one per
+        given energy) and its generator ``default_rng([seed, k])``."""
+        cfg = self.config
+        n = cfg.n if energies is None else len(energies)
+        for k, start in enumerate(range(0, n, cfg.chunk_size)):
+            rng = np.random.default_rng([cfg.seed, k])
+            m = min(cfg.chunk_size, n - start)
+            yield (sample_energies(cfg.spectrum, m, rng) if energies is None
+                   else np.asarray(energies[start : start + m], dtype=np.float64)), rng
+
     def batches(self, energies: np.ndarray | None = None) -> Iterator[Showers]:
         """Yield seeded batches of ``chunk_size`` showers (``n`` in all, or one per energy).
 
         Batch ``k`` draws from ``default_rng([seed, k])``, so a file is reproducible bit for
         bit for the same seed and chunk size.
         """
-        cfg = self.config
-        n = cfg.n if energies is None else len(energies)
-        for k, start in enumerate(range(0, n, cfg.chunk_size)):
-            rng = np.random.default_rng([cfg.seed, k])
-            m = min(cfg.chunk_size, n - start)
-            e = (sample_energies(cfg.spectrum, m, rng) if energies is None
-                 else np.asarray(energies[start : start + m], dtype=np.float64))
+        for e, rng in self._chunks(energies):
             yield self.simulate_batch(e, rng)
 
     def signal_batches(self, mass_mev: float, distance_mm: float,
@@ -104,13 +110,7 @@ class ReferenceSimulator:
                        ) -> Iterator[tuple[Showers, dict[str, np.ndarray]]]:
         """chi -> gamma gamma events in chunks (seeded as :meth:`batches`), each with its
         ``signal_separation_mm`` column."""
-        cfg = self.config
-        n = cfg.n if energies is None else len(energies)
-        for k, start in enumerate(range(0, n, cfg.chunk_size)):
-            rng = np.random.default_rng([cfg.seed, k])
-            m = min(cfg.chunk_size, n - start)
-            e = (sample_energies(cfg.spectrum, m, rng) if energies is None
-                 else np.asarray(energies[start : start + m], dtype=np.float64))
+        for e, rng in self._chunks(energies):
             showers, separation = self.simulate_signal(mass_mev, distance_mm, e, rng)
             yield showers, {"signal_separation_mm": separation}
 

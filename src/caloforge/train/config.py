@@ -19,6 +19,7 @@ class TrainConfig:
     Attributes:
         epochs: Maximum number of passes over the training split.
         batch_size: Showers per optimiser step.
+        val_batch_size: Showers per validation batch (None: ``max(batch_size, 1024)``).
         lr: Peak learning rate (Adam).
         schedule: ``constant``, ``cosine`` (to ``lr_min``), ``onecycle`` or ``step``
             (``gamma`` every ``step_epochs``).
@@ -30,6 +31,8 @@ class TrainConfig:
         patience: Stop after this many epochs without a better validation loss (0 = off).
         seed: Seed of the split, shuffling and initialisation.
         time_budget_s: Stop after this much training time, seconds (None = no limit).
+        schedule_budget_s: Run ``cosine``/``onecycle`` over this much training time instead of
+            ``time_budget_s`` (a learning-curve point: stop at 15 min on a 60-min schedule).
         checkpoint_every_s: Also checkpoint within an epoch this often, seconds.
         snapshots_s: Also save the weights when the training time passes each of these
             (seconds), as ``checkpoints/snapshot-<s>s.pt``: learning curves.
@@ -41,6 +44,7 @@ class TrainConfig:
 
     epochs: int = 100
     batch_size: int = 512
+    val_batch_size: int | None = None
     lr: float = 1e-3
     schedule: Literal["constant", "cosine", "onecycle", "step"] = "cosine"
     lr_min: float = 1e-6
@@ -52,6 +56,7 @@ class TrainConfig:
     patience: int = 20
     seed: int = 0
     time_budget_s: float | None = None
+    schedule_budget_s: float | None = None
     checkpoint_every_s: float = 60.0
     snapshots_s: list[float] = field(default_factory=list)
     device: str = "auto"
@@ -67,8 +72,9 @@ class TrainConfig:
         if not 0.0 < self.val_fraction < 1.0:
             raise InputError(f"val_fraction {self.val_fraction} must lie in (0, 1)",
                              "use e.g. 0.1")
-        if self.time_budget_s is not None and self.time_budget_s <= 0:
-            raise InputError("the time budget must be > 0", "use e.g. --time-budget 60m")
+        for budget in (self.time_budget_s, self.schedule_budget_s):
+            if budget is not None and budget <= 0:
+                raise InputError("time budgets must be > 0", "use e.g. --time-budget 60m")
         if not 0.0 <= self.ema_decay < 1.0:
             raise InputError(f"ema_decay {self.ema_decay} must lie in [0, 1)", "use e.g. 0.999")
         return self

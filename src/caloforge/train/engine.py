@@ -102,7 +102,7 @@ class _Loop:
                                       "elapsed": 0.0, "history": [], "sums": {}}
 
     def budget_fraction(self) -> float:
-        budget = self.config.time_budget_s
+        budget = self.config.schedule_budget_s or self.config.time_budget_s
         return (time.perf_counter() - self.t_start) / budget if budget else 0.0
 
     # -- checkpoints ----------------------------------------------------------------------
@@ -180,7 +180,8 @@ class _Loop:
         sums: dict[str, float] = {}
         count = 0
         with torch.no_grad():
-            for batch in self.source.val_batches(max(self.config.batch_size, 1024)):
+            size = self.config.val_batch_size or max(self.config.batch_size, 1024)
+            for batch in self.source.val_batches(size):
                 batch = {k: v.to(self.device) for k, v in batch.items()}
                 ctx = StepContext(self.state["global_step"], self.state["epoch"], gen,
                                   self.device, self.optimize)

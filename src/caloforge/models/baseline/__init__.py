@@ -18,7 +18,7 @@ class Recipe:
 
     model: BaselineConfig = field(default_factory=BaselineConfig)
     train: TrainConfig = field(default_factory=lambda: TrainConfig(
-        epochs=1, batch_size=1000, patience=0))
+        epochs=1, batch_size=256, val_batch_size=256, patience=0))
 
 
 def setup(recipe: Recipe, data: SetupData) -> None:

@@ -92,12 +92,14 @@ class VoxelStatistics(nn.Module):
         return p[bins], mu[bins], sigma[bins]
 
     def sample(self, conditions: Conditions, *, generator: torch.Generator) -> Tensor:
-        """Independent voxels: hit with their probability, log-normal energy when hit."""
-        p, mu, sigma = self._stats(self._bins(conditions.energy))
-        u = torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype)
-        z = torch.randn(p.shape, generator=generator, device=p.device, dtype=p.dtype)
-        x = torch.exp(mu + sigma * z) * conditions.energy.double()[:, None]
-        return torch.where(u < p, x, 0.0).float()
+        """Independent voxels: hit with their probability, log-normal energy when hit
+        (float32: a ds3 batch of 1000 stays near 1 GB)."""
+        p, mu, sigma = (t.float() for t in self._stats(self._bins(conditions.energy)))
+        hit = torch.rand(p.shape, generator=generator, device=p.device) < p
+        del p
+        x = sigma.mul_(torch.randn(mu.shape, generator=generator, device=mu.device)).add_(mu)
+        x = x.exp_().mul_(conditions.energy.float()[:, None])
+        return x.masked_fill_(~hit, 0.0)
 
     def log_prob(self, voxels: Tensor, conditions: Conditions, *,
                  generator: torch.Generator | None = None) -> Tensor:
