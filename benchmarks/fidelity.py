@@ -13,6 +13,8 @@ trivial reference point); prints a table and writes ``benchmarks/results/fidelit
         --curve 1m,2m,5m --tag h100
     python benchmarks/fidelity.py --train-n 150000 --teacher-budget 15m --teacher-schedule 60m \
         --curve 15m --teacher-only --tag cpu-15m      # the 15-minute point of a 60-minute run
+    python benchmarks/fidelity.py --train-n 150000 --teacher-budget none --teacher-epochs 11 \
+        --teacher-max-steps 710 --teacher-only --tag cpu-710steps   # the same in steps
 
 Every stage skips what its output already holds (a finished run resumes to a no-op), so an
 interrupted benchmark continues where it stopped. ``--teacher-run DIR`` reuses a finished
@@ -141,7 +143,12 @@ def main() -> None:
     p.add_argument("--train-n", type=int, default=100_000)
     p.add_argument("--test-n", type=int, default=20_000)
     p.add_argument("--teacher-eval-n", type=int, default=5_000)
-    p.add_argument("--teacher-budget", default="60m")
+    p.add_argument("--teacher-budget", default="60m", help="wall-clock budget, or none")
+    p.add_argument("--teacher-epochs", type=int, default=10_000,
+                   help="teacher epochs (the schedule runs over them without a time budget)")
+    p.add_argument("--teacher-max-steps", type=int,
+                   help="stop the teacher after this many steps (a learning-curve point that "
+                   "does not depend on the machine's speed; with --teacher-budget none)")
     p.add_argument("--teacher-schedule", help="run the teacher's learning-rate schedule over "
                    "this much time (default: --teacher-budget); with a shorter budget, a point "
                    "of a longer run's learning curve")
@@ -181,8 +188,10 @@ def main() -> None:
     test = simulate(work / "test.h5", args.test_n, seed=202)
     curve = [parse_duration(t) for t in args.curve.split(",") if t]
     stages = {
-        "teacher": {"epochs": 10_000, "time_budget_s": parse_duration(args.teacher_budget),
-                    "snapshots_s": curve, "device": args.device, "patience": 0,
+        "teacher": {"epochs": args.teacher_epochs, "snapshots_s": curve, "device": args.device,
+                    "patience": 0, "max_steps": args.teacher_max_steps,
+                    "time_budget_s": None if args.teacher_budget == "none"
+                    else parse_duration(args.teacher_budget),
                     **_given(batch_size=args.teacher_batch, lr=args.teacher_lr,
                              schedule_budget_s=args.teacher_schedule and
                              parse_duration(args.teacher_schedule))},
@@ -232,6 +241,9 @@ def main() -> None:
         "teacher_batch": recipe.train.batch_size, "teacher_lr": recipe.train.lr,
         "teacher_schedule_minutes": (recipe.train.schedule_budget_s or
                                      recipe.train.time_budget_s or 0) / 60,
+        "teacher_schedule_epochs": recipe.train.epochs,
+        "teacher_max_steps": recipe.train.max_steps,
+        **{f"{k}_steps": v.get("steps") for k, v in status.items()},
         **{f"{k}_minutes": v["train_minutes"] for k, v in status.items()},
         **{f"{k}_epochs": v["epochs"] for k, v in status.items()},
         "parameters": {k: Run.load(run_dir, stage=k).model(k).parameter_counts()

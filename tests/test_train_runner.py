@@ -87,6 +87,7 @@ def test_same_seed_gives_byte_identical_files(tiny_run: Path, tmp_path: Path) ->
     assert a == b and a != c
     va, vc = read_showers(paths[0]).voxels, read_showers(paths[2]).voxels
     assert not np.array_equal(va, vc)
+    assert np.array_equal(read_showers(paths[0]).energies, energies)  # float64 kept as given
     in_memory = Run.load(tiny_run).sample(energies, seed=3, batch_size=300)
     assert np.array_equal(in_memory.voxels, va)
 

@@ -80,15 +80,18 @@ def generate(run: Run | str | Path, conditions: Conditions | np.ndarray, out: st
     run = run if isinstance(run, Run) else Run.load(run, device=device)
     stage = run.stage_for("sample", "generate showers")
     model = run.model_for("sample", "generate showers")
+    energies = None
     if not isinstance(conditions, Conditions):
-        conditions = run.conditions(np.asarray(conditions), theta, model)
+        energies = np.asarray(conditions, dtype=np.float64).reshape(-1)
+        conditions = run.conditions(energies, theta, model)
     name = f"{run.family.name}:{stage}"
     meta = {"geometry": run.geometry.name, "producer": f"caloforge.generate ({name})",
             "run": str(run.path.resolve()), "seed": seed, "batch_size": batch_size}
     t0 = time.perf_counter()
     with torch_threads(threads):
         path = write_chunks(out, run.geometry.n_voxels,
-                            run.iter_samples(conditions, seed, batch_size), total=len(conditions),
+                            run.iter_samples(conditions, seed, batch_size, energies),
+                            total=len(conditions),
                             force=force, metadata=meta, progress=progress, desc="generating")
     dt = time.perf_counter() - t0
     return GenerationResult(str(path), len(conditions), dt, 1e3 * dt / len(conditions),

@@ -30,6 +30,8 @@ class TrainConfig:
         val_fraction: Share of the showers held out for validation.
         patience: Stop after this many epochs without a better validation loss (0 = off).
         seed: Seed of the split, shuffling and initialisation.
+        max_steps: Stop after this many optimiser steps (None = no limit; the schedule still
+            runs over ``epochs``): a learning-curve point that does not depend on the machine.
         time_budget_s: Stop after this much training time, seconds (None = no limit).
         schedule_budget_s: Run ``cosine``/``onecycle`` over this much training time instead of
             ``time_budget_s`` (a learning-curve point: stop at 15 min on a 60-min schedule).
@@ -55,6 +57,7 @@ class TrainConfig:
     val_fraction: float = 0.1
     patience: int = 20
     seed: int = 0
+    max_steps: int | None = None
     time_budget_s: float | None = None
     schedule_budget_s: float | None = None
     checkpoint_every_s: float = 60.0
@@ -65,8 +68,9 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         """Check values; raise :class:`InputError` with the fix."""
-        if self.epochs < 1 or self.batch_size < 1:
-            raise InputError("epochs and batch_size must be >= 1", "give positive values")
+        if self.epochs < 1 or self.batch_size < 1 or (self.max_steps or 1) < 1:
+            raise InputError("epochs, batch_size and max_steps must be >= 1",
+                             "give positive values")
         if self.lr <= 0:
             raise InputError(f"learning rate {self.lr} must be > 0", "fix --lr")
         if not 0.0 < self.val_fraction < 1.0:

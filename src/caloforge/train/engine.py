@@ -51,8 +51,9 @@ class TrainResult:
         epochs: Epochs run (a partial last epoch counts).
         best_epoch: Epoch (1-based) with the lowest validation loss.
         best_val_loss: That loss.
-        stopped: ``epochs``, ``early stopping`` or ``time budget``.
+        stopped: ``epochs``, ``early stopping``, ``time budget`` or ``max steps``.
         train_seconds: Training wall time, summed over resumes.
+        steps: Optimiser steps (training batches) run.
         history: One dict per epoch (epoch, train_<loss>, val_<loss>, lr, seconds).
     """
 
@@ -61,6 +62,7 @@ class TrainResult:
     best_val_loss: float
     stopped: str
     train_seconds: float
+    steps: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -250,6 +252,9 @@ class _Loop:
                 if budget is not None and state["elapsed"] >= budget:
                     stopped = "time budget"
                     break
+                if cfg.max_steps is not None and state["global_step"] >= cfg.max_steps:
+                    stopped = "max steps"
+                    break
             if self.end_epoch(epoch) and stopped == "epochs":
                 stopped = "early stopping"
             bar.set_postfix({k: f"{v:.4g}" for k, v in state["history"][-1].items()
@@ -280,7 +285,8 @@ class _Loop:
         result = TrainResult(epochs=state["epoch"], best_epoch=state["best_epoch"],
                              best_val_loss=state["best_val"],
                              stopped=state.get("stopped", "epochs"),
-                             train_seconds=round(state["elapsed"], 2), history=state["history"])
+                             train_seconds=round(state["elapsed"], 2),
+                             steps=state["global_step"], history=state["history"])
         write_metrics(self.dir, state["history"],
                       {k: v for k, v in result.to_json().items() if k != "history"})
         return result

@@ -29,6 +29,7 @@ import yaml
 from torch import nn
 from tqdm.auto import tqdm
 
+from caloforge._version import __version__
 from caloforge.config import from_dict
 from caloforge.data.showers import Showers
 from caloforge.errors import InputError
@@ -69,8 +70,6 @@ def read_run_config(path: str | Path) -> dict[str, Any]:
 
 def write_run_config(path: Path, config: dict[str, Any]) -> None:
     """Write ``config.yaml`` atomically (with the caloforge version)."""
-    from caloforge import __version__
-
     write_text(path / CONFIG, yaml.safe_dump({"caloforge_version": __version__, **config},
                                              sort_keys=False))
 
@@ -240,18 +239,22 @@ class Run:
         return Conditions.from_numpy(energies, theta if "theta" in names else None)
 
     @torch.inference_mode()
-    def iter_samples(self, conditions: Conditions, seed: int = 0, batch_size: int = 1_000
-                     ) -> Iterator[Showers]:
+    def iter_samples(self, conditions: Conditions, seed: int = 0, batch_size: int = 1_000,
+                     energies: np.ndarray | None = None) -> Iterator[Showers]:
         """Generated showers in chunks of ``batch_size``; chunk ``k`` draws from
-        ``derive(seed, "generate", k)`` (same seed and chunk size -> same numbers)."""
+        ``derive(seed, "generate", k)`` (same seed and chunk size -> same numbers).
+
+        ``energies`` (float64 MeV, one per condition) are written as the showers' incident
+        energies instead of the conditions' float32 values."""
         model = self.model_for("sample", "generate showers")
         for k, start in enumerate(range(0, len(conditions), batch_size)):
             part = conditions[start : start + batch_size]
             gen = torch_generator(derive(seed, "generate", k), self.device)
             voxels = model.sample(part.to(self.device), generator=gen).float().cpu().numpy()
             theta = None if part.theta is None else part.theta.double().numpy()
-            yield Showers(part.energy.double().numpy(), voxels, theta=theta,
-                          geometry=self.geometry.name)
+            e = (part.energy.double().numpy() if energies is None
+                 else energies[start : start + batch_size])
+            yield Showers(e, voxels, theta=theta, geometry=self.geometry.name)
 
     def sample(self, energies: np.ndarray, theta: np.ndarray | None = None, seed: int = 0,
                batch_size: int = 1_000, progress: bool = False) -> Showers:
@@ -260,8 +263,9 @@ class Run:
         Returns:
             :class:`Showers` of the run's geometry (float32 voxels in MeV).
         """
+        energies = np.asarray(energies, dtype=np.float64).reshape(-1)
         cond = self.conditions(energies, theta, self.model_for("sample", "generate showers"))
-        chunks = tqdm(self.iter_samples(cond, seed, batch_size), disable=not progress,
+        chunks = tqdm(self.iter_samples(cond, seed, batch_size, energies), disable=not progress,
                       total=-(-len(cond) // batch_size), unit="chunk", desc="generating")
         return Showers.concatenate(list(chunks))
 
