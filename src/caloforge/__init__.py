@@ -2,8 +2,8 @@
 
 The public API: :func:`get_geometry`, :class:`Showers`, :func:`train_run` (a family's recipe
 into a run directory), :class:`Run` (``Run.load(path)``, ``run.sample(...)``,
-``run.log_prob(...)``) and :func:`generate` (a run into a file). ``Run``, ``train_run`` and
-``generate`` import torch when first used.
+``run.log_prob(...)``) and :func:`generate` (a run into a file). Names are imported on first use
+(``import caloforge`` stays fast; ``Run``, ``train_run`` and ``generate`` bring torch).
 
 Example:
     >>> import caloforge
@@ -11,19 +11,8 @@ Example:
     368
 """
 
-from __future__ import annotations
-
-from importlib.metadata import PackageNotFoundError, version
-from typing import Any
-
-from caloforge.data.showers import Showers
+from caloforge._lazy import lazy_exports
 from caloforge.errors import CaloforgeError, InputError
-from caloforge.geometry import get_geometry, list_geometries
-
-try:
-    __version__ = version("caloforge")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
 
 __all__ = [
     "CaloforgeError",
@@ -37,16 +26,7 @@ __all__ = [
     "train_run",
 ]
 
-_LAZY = {"Run": ("caloforge.train.run", "Run"),
-         "generate": ("caloforge.generation", "generate"),
-         "train_run": ("caloforge.train.runner", "train_run")}
-
-
-def __getattr__(name: str) -> Any:
-    """``Run``, ``generate`` and ``train_run``, imported on first use (they need torch)."""
-    if name in _LAZY:
-        from importlib import import_module
-
-        module, attr = _LAZY[name]
-        return getattr(import_module(module), attr)
-    raise AttributeError(f"module 'caloforge' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, {
+    "__version__": "._version", "Showers": ".data.showers", "get_geometry": ".geometry",
+    "list_geometries": ".geometry",
+    "Run": ".train.run", "generate": ".generation", "train_run": ".train.runner"})

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["CaloforgeError", "InputError"]
+import difflib
+from collections.abc import Sequence
+
+__all__ = ["CaloforgeError", "InputError", "suggest"]
 
 
 class CaloforgeError(Exception):
@@ -26,3 +29,16 @@ class CaloforgeError(Exception):
 
 class InputError(CaloforgeError, ValueError):
     """Bad user input: a missing or corrupt file, wrong shapes, invalid values."""
+
+
+def suggest(name: str, choices: Sequence[str], extra: str = "") -> str:
+    """The fix for a mistyped choice: ``did you mean 'X'?`` for the closest one, else the list.
+
+    Example:
+        >>> suggest("caloflwo", ["baseline", "caloflow"])
+        "did you mean 'caloflow'?"
+        >>> suggest("zzz", ["a", "b"], " or a YAML file")
+        'choose one of a, b or a YAML file'
+    """
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f"did you mean '{close[0]}'?" if close else f"choose one of {', '.join(choices)}{extra}"

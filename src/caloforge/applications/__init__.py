@@ -6,14 +6,17 @@ The run-based parts (:mod:`~caloforge.applications.likelihood`,
 and scikit-learn models; import them from their modules.
 """
 
-from caloforge.applications.anomaly_metrics import AnomalyMetrics, anomaly_metrics
-from caloforge.applications.calibration import (
-    CalibrationResult,
-    ResponseSummary,
-    calibrate,
-    ensemble,
-    response_summary,
-)
+from caloforge._lazy import lazy_exports
 
 __all__ = ["AnomalyMetrics", "CalibrationResult", "ResponseSummary", "anomaly_metrics",
            "calibrate", "ensemble", "response_summary"]
+
+__getattr__ = lazy_exports(__name__, {
+    "AnomalyMetrics": ".roc",
+    "anomaly_metrics": ".roc",
+    "CalibrationResult": ".calibration",
+    "ResponseSummary": ".calibration",
+    "calibrate": ".calibration",
+    "ensemble": ".calibration",
+    "response_summary": ".calibration",
+})

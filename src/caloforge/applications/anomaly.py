@@ -22,12 +22,12 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
 
-from caloforge.applications.anomaly_metrics import AnomalyMetrics, anomaly_metrics
 from caloforge.applications.likelihood import (
+    RunLikelihood,
     reconstructed_energy,
-    run_log_likelihood,
     run_response,
 )
+from caloforge.applications.roc import AnomalyMetrics, anomaly_metrics
 from caloforge.data.showers import Showers
 from caloforge.evaluate.classifier_inputs import low_level_vector
 from caloforge.geometry import LayeredGeometry
@@ -35,12 +35,15 @@ from caloforge.simulate.config import load_config
 from caloforge.simulate.simulator import ReferenceSimulator
 from caloforge.train.run import Run
 
+#: Showers per network call when scoring.
+SCORE_BATCH = 5_000
+
 __all__ = ["AnomalyStudyConfig", "AnomalyStudyResult", "anomaly_scores", "anomaly_study",
            "decay_distance_mm"]
 
 
 def anomaly_scores(run: Run, showers: Showers, response: float | None = None,
-                   seed: int = 0) -> np.ndarray:
+                   seed: int = 0, progress: bool = False) -> np.ndarray:
     """``-log p(x | E_rec)`` per shower (per MeV^V), ``E_rec = E_dep / response``.
 
     Arguments:
@@ -50,7 +53,7 @@ def anomaly_scores(run: Run, showers: Showers, response: float | None = None,
         seed: Seed of the dequantisation noise.
     """
     e_rec = reconstructed_energy(showers, run_response(run, response))
-    return -run_log_likelihood(run, showers, "full", seed)(e_rec)
+    return -RunLikelihood(run, showers, "full", seed, SCORE_BATCH)(e_rec, progress)
 
 
 def decay_distance_mm(separation_mm: float, energy_mev: float, mass_mev: float) -> float:

@@ -91,6 +91,19 @@ def _crossing(log_like: LogLikelihood, inside: np.ndarray, outside: np.ndarray,
     return 0.5 * (a + b)
 
 
+def evaluations(grid: int = 21, iterations: int = 25) -> int:
+    """How many times :func:`calibrate` evaluates the likelihood (grid, golden section, the
+    maximum, two bisections): the length of its progress bar.
+
+    Example:
+        >>> calls = []
+        >>> _ = calibrate(lambda e: calls.append(1) or -((e - 3.0) ** 2), np.array([3.0]))
+        >>> len(calls) == evaluations()
+        True
+    """
+    return grid + (iterations + 2) + 1 + 2 * iterations
+
+
 def calibrate(log_like: LogLikelihood, first_guess: np.ndarray, lo: float = 0.5,
               hi: float = 2.0, grid: int = 21, iterations: int = 25) -> CalibrationResult:
     """Maximum-likelihood energies and profile-likelihood intervals.

@@ -16,15 +16,22 @@ from typing import Literal
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
-from caloforge.applications.calibration import CalibrationResult, LogLikelihood, calibrate, ensemble
+from caloforge.applications.calibration import (
+    CalibrationResult,
+    LogLikelihood,
+    calibrate,
+    ensemble,
+    evaluations,
+)
 from caloforge.data.showers import Showers
 from caloforge.errors import InputError
 from caloforge.seeds import torch_generator
 from caloforge.train.run import Run
 
-__all__ = ["PARTS", "Part", "calibrate_showers", "reconstructed_energy", "run_log_likelihood",
-           "run_response"]
+__all__ = ["PARTS", "Part", "RunLikelihood", "calibrate_showers", "reconstructed_energy",
+           "run_log_likelihood", "run_response"]
 
 Part = Literal["layers", "full", "flow1"]
 #: Which capability each ``part`` uses (``flow1`` is the older name of ``layers``).
@@ -50,8 +57,9 @@ def reconstructed_energy(showers: Showers, response: float) -> np.ndarray:
     return deposit / response
 
 
-class _RunLikelihood:
-    """``log p(x | E)`` of one run for fixed showers, evaluated in chunks."""
+class RunLikelihood:
+    """``log p(x | E)`` of one run for fixed showers, evaluated in chunks (with a progress bar
+    over the chunks when called with ``progress=True``)."""
 
     def __init__(self, run: Run, showers: Showers, part: Part, seed: int, batch_size: int
                  ) -> None:
@@ -67,11 +75,12 @@ class _RunLikelihood:
         self.voxels = torch.as_tensor(showers.voxels, dtype=torch.float32, device=run.device)
 
     @torch.inference_mode()
-    def __call__(self, energies: np.ndarray) -> np.ndarray:
+    def __call__(self, energies: np.ndarray, progress: bool = False) -> np.ndarray:
         out = np.empty(len(energies))
         e_all = torch.as_tensor(energies, dtype=torch.float32, device=self.device)
         gen = torch_generator(self.seed, self.device)  # the same noise at every energy
-        for start in range(0, len(out), self.batch_size):
+        starts = range(0, len(out), self.batch_size)
+        for start in tqdm(starts, disable=not progress, desc="scoring", unit="chunk"):
             rows = slice(start, start + self.batch_size)
             cond = self.conditions[rows].with_energy(e_all[rows])
             out[rows] = self.method(self.voxels[rows], cond, generator=gen).double().cpu().numpy()
@@ -95,13 +104,14 @@ def run_log_likelihood(runs: Run | Sequence[Run], showers: Showers, part: Part =
     runs = [runs] if isinstance(runs, Run) else list(runs)
     if not runs:
         raise InputError("no run to evaluate", "pass --run DIR")
-    members = [_RunLikelihood(run, showers, part, seed, batch_size) for run in runs]
+    members = [RunLikelihood(run, showers, part, seed, batch_size) for run in runs]
     return members[0] if len(members) == 1 else ensemble(members)
 
 
 def calibrate_showers(runs: Run | Sequence[Run], showers: Showers, part: Part = "layers",
                       response: float | None = None, seed: int = 0, lo: float = 0.5,
-                      hi: float = 2.0, grid: int = 21) -> CalibrationResult:
+                      hi: float = 2.0, grid: int = 21, progress: bool = False
+                      ) -> CalibrationResult:
     """Maximum-likelihood incident energies and intervals for showers from run(s).
 
     The first guess is the deposited energy over the detector response (the first run's, from
@@ -113,4 +123,12 @@ def calibrate_showers(runs: Run | Sequence[Run], showers: Showers, part: Part = 
     runs = [runs] if isinstance(runs, Run) else list(runs)
     log_like = run_log_likelihood(runs, showers, part, seed)
     guess = reconstructed_energy(showers, run_response(runs[0], response))
-    return calibrate(log_like, guess, lo=lo, hi=hi, grid=grid)
+    with tqdm(total=evaluations(grid), disable=not progress, desc="calibrating",
+              unit="pass") as bar:
+
+        def counted(energies: np.ndarray) -> np.ndarray:
+            values = log_like(energies)
+            bar.update(1)
+            return values
+
+        return calibrate(counted, guess, lo=lo, hi=hi, grid=grid)

@@ -1,19 +1,59 @@
-"""The flags every command spells the same way (``docs/cli.md``).
+"""The flags every command spells the same way (``docs/cli.md``), and the help formatter.
 
-``-o/--out`` (``--output`` still accepted), ``--seed``, ``--device``, ``--threads``, ``--force``,
-``--no-progress``; ``-v/--verbose`` is the program's own flag.
+``-o/--out``, ``--seed``, ``--device``, ``--threads``, ``--force``,
+``--no-progress``; ``-v/--verbose`` and ``-q/--quiet`` are accepted before or after the command.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
+import shutil
+import textwrap
 
-__all__ = ["add_device", "add_force", "add_out", "add_progress", "add_seed", "add_threads"]
+__all__ = ["HELP_WIDTH", "HelpFormatter", "add_device", "add_force", "add_global",
+           "add_out", "add_progress", "add_seed", "add_threads"]
+
+#: Help text is wrapped to the terminal, at most this many columns.
+HELP_WIDTH = 100
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Wraps descriptions and plain paragraphs to the terminal (at most :data:`HELP_WIDTH`
+    columns) and keeps example blocks (a line ending in ``:`` followed by indented lines) as
+    written."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 32,
+                 width: int | None = None) -> None:
+        columns = shutil.get_terminal_size((HELP_WIDTH, 24)).columns
+        super().__init__(prog, indent_increment, max_help_position,
+                         width or max(40, min(columns, HELP_WIDTH)))
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        blocks = []
+        for block in re.split(r"\n\s*\n", text.strip("\n")):
+            lines = block.splitlines()
+            if len(lines) > 1 and all(line.startswith(" ") for line in lines[1:]):
+                blocks.append("\n".join(indent + line for line in lines))
+            else:
+                blocks.append(textwrap.fill(" ".join(block.split()), width,
+                                            initial_indent=indent, subsequent_indent=indent))
+        return "\n\n".join(blocks)
+
+
+def add_global(p: argparse.ArgumentParser, top: bool) -> None:
+    """``-v/--verbose`` and ``-q/--quiet``: on the program (``top``) and on every command (where
+    they must not reset what was given before the command)."""
+    default = False if top else argparse.SUPPRESS
+    p.add_argument("-v", "--verbose", action="store_true", default=default,
+                   help="show full tracebacks on errors")
+    p.add_argument("-q", "--quiet", action="store_true", default=default,
+                   help="no progress bars or notes, only results and errors")
 
 
 def add_out(p: argparse.ArgumentParser, help: str, required: bool = True) -> None:
-    """``-o/--out`` (``--output`` is an alias) into ``args.out``."""
-    p.add_argument("-o", "--out", "--output", dest="out", required=required, help=help)
+    """``-o/--out`` into ``args.out``."""
+    p.add_argument("-o", "--out", dest="out", metavar="PATH", required=required, help=help)
 
 
 def add_seed(p: argparse.ArgumentParser, help: str = "random seed (default: 0)",
@@ -22,7 +62,7 @@ def add_seed(p: argparse.ArgumentParser, help: str = "random seed (default: 0)",
     p.add_argument("--seed", type=int, default=default, help=help)
 
 
-def add_device(p: argparse.ArgumentParser, default: str | None = "cpu") -> None:
+def add_device(p: argparse.ArgumentParser, default: str | None = "auto") -> None:
     """``--device`` (auto, cpu, cuda)."""
     shown = "the preset's, auto" if default is None else default
     p.add_argument("--device", default=default,

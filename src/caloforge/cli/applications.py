@@ -6,24 +6,21 @@ import argparse
 import json
 import time
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from caloforge.cli._flags import add_device, add_force, add_out, add_progress, add_seed, add_threads
-from caloforge.data.io import check_writable
-from caloforge.data.showers import Showers
-from caloforge.data.validate import open_validated
 from caloforge.errors import InputError
-from caloforge.tables import write_json, write_table
-from caloforge.threads import torch_threads
-from caloforge.train.run import Run, load_runs
+
+if TYPE_CHECKING:
+    from caloforge.data.showers import Showers
+    from caloforge.train.run import Run
 
 __all__ = ["register"]
 
 CAL_EPILOG = """examples:
   caloforge train --data train.h5 -o runs/flow1 --preset flow1 --members 5
   caloforge calibrate test.h5 --run runs/flow1 -o cal.h5            # the 5-member ensemble
-  caloforge calibrate test.h5 --run runs/flow1/member-0 --ensemble runs/flow1/member-1 \
+  caloforge calibrate test.h5 --run runs/flow1/member-0 --ensemble runs/flow1/member-1 \\
       runs/flow1/member-2 -o cal.h5
   caloforge calibrate test.h5 --run runs/calogan --part full -o cal.h5 --force
 
@@ -103,6 +100,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _read(path: str, runs: list[Run]) -> Showers:
     """The validated showers of ``path``, refused unless every run models their geometry."""
+    from caloforge.data.validate import open_validated
+
     file, _ = open_validated(path, runs[0].geometry.name)
     showers = file.read()
     for run in runs:
@@ -112,14 +111,21 @@ def _read(path: str, runs: list[Run]) -> Showers:
 
 def run_calibrate(args: argparse.Namespace) -> int:
     """Calibrate; print the median response and resolution against the file's energies."""
+    import numpy as np
+
     from caloforge.applications.likelihood import calibrate_showers
+    from caloforge.data.io import check_writable
+    from caloforge.tables import write_table
+    from caloforge.threads import torch_threads
+    from caloforge.train.run import load_runs
 
     out = check_writable(args.out, args.force)
     runs = [r for d in [args.run, *args.ensemble] for r in load_runs(d, args.device)]
     showers = _read(args.file, runs)
     t0 = time.perf_counter()
     with torch_threads(args.threads):
-        res = calibrate_showers(runs, showers, args.part, args.response, args.seed)
+        res = calibrate_showers(runs, showers, args.part, args.response, args.seed,
+                                progress=not args.no_progress)
     dt = time.perf_counter() - t0
     write_table(out, {"e_hat": res.e_hat, "sigma_left": res.sigma_left,
                       "sigma_right": res.sigma_right, "sigma": res.sigma,
@@ -135,15 +141,21 @@ def run_calibrate(args: argparse.Namespace) -> int:
 
 def run_anomaly_score(args: argparse.Namespace) -> int:
     """Score every shower; print the score quantiles."""
+    import numpy as np
+
     from caloforge.applications.anomaly import anomaly_scores
     from caloforge.applications.likelihood import reconstructed_energy, run_response
+    from caloforge.data.io import check_writable
+    from caloforge.tables import write_table
+    from caloforge.threads import torch_threads
+    from caloforge.train.run import Run
 
     out = check_writable(args.out, args.force)
     run = Run.load(args.run, device=args.device)
     showers = _read(args.file, [run])
     factor = run_response(run, args.response)
     with torch_threads(args.threads):
-        scores = anomaly_scores(run, showers, factor, args.seed)
+        scores = anomaly_scores(run, showers, factor, args.seed, progress=not args.no_progress)
     write_table(out, {"score": scores, "e_rec": reconstructed_energy(showers, factor)},
                 {"score": "-log p(x | E_rec) per MeV^V", "response": factor,
                  "run": str(run.path)}, force=True)
@@ -158,6 +170,10 @@ def run_anomaly_study(args: argparse.Namespace) -> int:
     from caloforge.applications.anomaly import AnomalyStudyConfig, anomaly_study
     from caloforge.applications.plots import plot_anomaly_study
     from caloforge.cli._format import table
+    from caloforge.data.io import check_writable
+    from caloforge.tables import write_json
+    from caloforge.threads import torch_threads
+    from caloforge.train.run import Run
 
     out = Path(args.out)
     target = out / "study.json"

@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 
 from caloforge.cli._flags import add_out
-from caloforge.data.io import check_writable
-from caloforge.evaluate.metrics import MODES
-from caloforge.evaluate.runner import evaluate_files
+from caloforge.evaluate.modes import MODES
 
 __all__ = ["register", "run"]
 
@@ -52,6 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Evaluate and print the summary and the report path."""
     from pathlib import Path
+
+    from caloforge.data.io import check_writable
+    from caloforge.evaluate.runner import evaluate_files
 
     check_writable(Path(args.out) / "metrics.json", args.force)
     result = evaluate_files(

@@ -5,27 +5,23 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from caloforge.cli._flags import add_device, add_force, add_out, add_progress, add_seed, add_threads
-from caloforge.data.io import ShowerFile, check_writable
-from caloforge.data.validate import check_values
 from caloforge.errors import InputError
-from caloforge.seeds import derive
-from caloforge.simulate import load_config
-from caloforge.simulate.config import SpectrumConfig
-from caloforge.simulate.incidence import load_energies, sample_energies
-from caloforge.tables import write_table
-from caloforge.threads import torch_threads
-from caloforge.train.run import Run
+from caloforge.simulate.config import SpectrumConfig, load_config
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from caloforge.train.run import Run
 
 __all__ = ["parse_spectrum", "register", "run_generate", "run_log_prob"]
 
 GEN_EPILOG = """examples:
   caloforge generate --run runs/ds1 -n 100000 -o gen.h5          # the student, if distilled
   caloforge generate --run runs/ds1 --energies reference.h5 -o gen.h5 --force
-  caloforge generate --run runs/ds1 --stage teacher -n 1000 --spectrum log-uniform:1000:100000 \
+  caloforge generate --run runs/ds1 --stage teacher -n 1000 --spectrum log-uniform:1000:100000 \\
       -o gen.h5
 
 spectra: preset (the geometry's simulation preset), log-uniform:EMIN:EMAX, uniform:EMIN:EMAX,
@@ -63,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     q = sub.add_parser(
         "log-prob", help="log-likelihood of showers under a trained run",
-        description="log p(voxels | E_inc) per shower from the run's density (caloforge: Flow I "
+        description="log p(voxels | E_inc) per shower from the run's density (caloflow: Flow I "
         "+ Flow II of the teacher), in physical voxel space (per MeV^V, preprocessing Jacobian "
         "included) or, for flows, in flow space.")
     q.add_argument("file", help="shower .h5 of the run's geometry")
@@ -109,6 +105,12 @@ def parse_spectrum(text: str, geometry: str) -> SpectrumConfig:
 
 
 def _inputs(run: Run, args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray | None]:
+    import numpy as np
+
+    from caloforge.data.io import ShowerFile
+    from caloforge.seeds import derive
+    from caloforge.simulate.incidence import load_energies, sample_energies
+
     theta = None if args.theta is None else np.deg2rad(args.theta)
     if args.energies:
         path = Path(args.energies)
@@ -130,7 +132,9 @@ def _inputs(run: Run, args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray 
 
 def run_generate(args: argparse.Namespace) -> int:
     """Generate and print one summary line."""
+    from caloforge.data.io import check_writable
     from caloforge.generation import generate
+    from caloforge.train.run import Run
 
     check_writable(args.out, args.force)
     run = Run.load(args.run, device=args.device, stage=args.stage)
@@ -144,6 +148,10 @@ def run_generate(args: argparse.Namespace) -> int:
 
 
 def _write_values(path: Path, energies: np.ndarray, values: np.ndarray) -> None:
+    import numpy as np
+
+    from caloforge.tables import write_table
+
     if path.suffix in (".h5", ".hdf5"):
         write_table(path, {"incident_energies": energies.reshape(-1, 1), "log_prob": values},
                     force=True)  # the caller checked --force
@@ -158,6 +166,13 @@ def _write_values(path: Path, energies: np.ndarray, values: np.ndarray) -> None:
 
 def run_log_prob(args: argparse.Namespace) -> int:
     """Compute per-shower log-likelihoods; print their mean and standard error."""
+    import numpy as np
+
+    from caloforge.data.io import ShowerFile, check_writable
+    from caloforge.data.validate import check_values
+    from caloforge.threads import torch_threads
+    from caloforge.train.run import Run
+
     out = check_writable(args.out, args.force) if args.out else None
     run = Run.load(args.run, device=args.device, stage=args.stage)
     file = ShowerFile(args.file)

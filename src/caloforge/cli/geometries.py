@@ -6,7 +6,6 @@ import argparse
 import json
 
 from caloforge.cli._format import table
-from caloforge.geometry import get_geometry, list_geometries
 
 __all__ = ["register", "run"]
 
@@ -22,6 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the table."""
+    from caloforge.geometry import get_geometry, list_geometries
+
     rows = [get_geometry(name).summary() for name in list_geometries()]
     print(json.dumps(rows, indent=2) if args.json else table(rows))
     return 0

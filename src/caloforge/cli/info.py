@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from caloforge.data import summarize_file
-
 __all__ = ["register", "run"]
 
 
@@ -24,6 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the summary."""
+    from caloforge.data import summarize_file
+
     summary = summarize_file(args.file, geometry=args.geometry)
     print(summary.to_json() if args.json else "\n".join(summary.lines()))
     return 0

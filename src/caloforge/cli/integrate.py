@@ -5,16 +5,9 @@ from __future__ import annotations
 
 import argparse
 
-from tqdm.auto import tqdm
-
 from caloforge.cli._flags import add_out
-from caloforge.data.io import check_writable
 from caloforge.errors import InputError
-from caloforge.integrate.compare import METHODS, PROCESSES, compare, get_process, table
-from caloforge.integrate.events import plot_distributions, write_events
-from caloforge.integrate.methods import LOSSES, VEGAS_MAPS, NISConfig, nis
-from caloforge.integrate.processes import MultiChannelProcess
-from caloforge.tables import write_json
+from caloforge.integrate.names import LOSSES, METHODS, PROCESS_NAMES, VEGAS_MAPS
 
 __all__ = ["register", "run"]
 
@@ -35,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "channel weights); --compare adds flat MC, plain VEGAS and multi-channel VEGAS with the "
         "same pole mappings, on the same total number of integrand calls.", epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--process", required=True, help=f"one of {', '.join(PROCESSES)}")
+    p.add_argument("--process", required=True, help=f"one of {', '.join(PROCESS_NAMES)}")
     p.add_argument("--channels", type=int, default=1,
                    help="1 (single channel) or the process's channel count (dy-zprime: 3)")
     p.add_argument("--train-calls", type=int, required=True,
@@ -71,9 +64,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Integrate, print the table, write the requested outputs."""
+    from tqdm.auto import tqdm
+
+    from caloforge.data.io import check_writable
+    from caloforge.integrate.comparison import compare, get_process, table
+    from caloforge.integrate.drell_yan import DrellYan
+    from caloforge.integrate.events import plot_distributions, write_events
+    from caloforge.integrate.methods import NISConfig, nis
+    from caloforge.integrate.processes import MultiChannelProcess
+    from caloforge.tables import write_json
+
     process = get_process(args.process)
     if args.train_calls < 1 or args.eval_calls < 1:
         raise InputError("call counts must be positive", "give --train-calls and --eval-calls > 0")
+    if args.plot and not isinstance(process, DrellYan):  # before the work, not after
+        raise InputError(f"--plot shows m_ll and cos theta of Drell-Yan, not '{args.process}'",
+                         "drop --plot or use --process dy or dy-zprime")
     outputs = [o for o in (args.out, args.plot, args.json) if o]
     for out in outputs:
         check_writable(out, args.force)
@@ -99,8 +105,6 @@ def run(args: argparse.Namespace) -> int:
         n = write_events(args.out, observables, batch.weights, result, args.seed)
         print(f"wrote {n} unweighted events to {args.out}")
     if args.plot:
-        if "m_ll" not in observables:
-            raise InputError("--plot needs a Drell-Yan process", "drop --plot")
         plot_distributions(args.plot, observables, batch.weights, f"{process.name}, NIS")
         print(f"plot: {args.plot}")
     if args.json:

@@ -8,12 +8,13 @@ stderr and exit code 2; ``--verbose`` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
-from caloforge import __version__
 from caloforge.cli import (
     applications,
+    completion,
     evaluate,
     generate,
     geometries,
@@ -22,12 +23,29 @@ from caloforge.cli import (
     simulate,
     train,
 )
+from caloforge.cli._flags import HelpFormatter, add_global
 from caloforge.errors import CaloforgeError
 
 __all__ = ["build_parser", "main"]
 
 EXIT_BAD_INPUT = 2
-COMMANDS = (geometries, info, simulate, train, generate, evaluate, applications, integrate)
+COMMANDS = (geometries, info, simulate, train, generate, evaluate, applications, integrate,
+            completion)
+
+
+class _Version(argparse.Action):
+    """``--version``, reading the installed version only when asked (it costs start-up time)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help=str(kwargs.get("help", "")))
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        from caloforge._version import __version__
+
+        print(f"caloforge {__version__}")
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,13 +58,15 @@ def build_parser() -> argparse.ArgumentParser:
         "metrics and physics observables, and integrate phase space with neural importance "
         "sampling.",
         epilog="Run 'caloforge COMMAND --help' for the options of a command.",
-    )
-    parser.add_argument("--version", action="version", version=f"caloforge {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="show full tracebacks on errors")
+        formatter_class=HelpFormatter)
+    parser.add_argument("--version", action=_Version, help="show the version and exit")
+    add_global(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS:
         module.register(sub)
+    for command in sub.choices.values():
+        command.formatter_class = HelpFormatter
+        add_global(command, top=False)
     return parser
 
 
@@ -57,6 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_BAD_INPUT
+    if args.quiet:
+        args.no_progress = True
+    logging.basicConfig(format="caloforge: %(message)s", stream=sys.stderr,
+                        level=logging.WARNING if args.quiet else logging.INFO, force=True)
     try:
         return int(args.func(args) or 0)
     except CaloforgeError as exc:

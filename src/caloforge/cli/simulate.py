@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from caloforge.cli._flags import add_out
-from caloforge.data.io import write_chunks
-from caloforge.simulate import ReferenceSimulator, list_presets, load_config
-from caloforge.simulate.incidence import load_energies
+from caloforge.simulate.config import list_presets
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from caloforge.simulate import ReferenceSimulator
 
 __all__ = ["register", "run"]
 
@@ -68,6 +69,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def _signal(sim: ReferenceSimulator, args: argparse.Namespace, energies: np.ndarray | None,
             progress: bool) -> None:
+    from caloforge.data.io import write_chunks
     from caloforge.errors import InputError
 
     if args.mass is None or args.distance is None:
@@ -84,6 +86,9 @@ def _signal(sim: ReferenceSimulator, args: argparse.Namespace, energies: np.ndar
 
 def run(args: argparse.Namespace) -> int:
     """Simulate and write; print one summary line."""
+    from caloforge.simulate import ReferenceSimulator, load_config
+    from caloforge.simulate.incidence import load_energies
+
     cfg = load_config(args.config, _overrides(args))
     sim = ReferenceSimulator(cfg)
     energies = load_energies(args.energies) if args.energies else None

@@ -4,7 +4,7 @@ run directory."""
 from __future__ import annotations
 
 import argparse
-import sys
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,8 @@ from caloforge.cli._flags import add_device, add_force, add_out, add_progress, a
 from caloforge.errors import InputError
 
 __all__ = ["register", "run_distill", "run_models", "run_train"]
+
+log = logging.getLogger("caloforge")
 
 TRAIN_EPILOG = """examples:
   caloforge train --model caloflow --data ds1.h5 -o runs/ds1         # teacher, then student
@@ -147,7 +149,7 @@ def _train_overrides(args: argparse.Namespace, seed: int | None) -> dict[str, di
 def _report(out: str | Path, reports: list[Any], run: Any) -> None:
     for rep in reports:
         if rep.result is None:
-            print(f"{out}: stage '{rep.stage}' had finished before", file=sys.stderr)
+            log.info("%s: stage '%s' had finished before", out, rep.stage)
             continue
         r = rep.result
         print(f"{run.family.name} stage '{rep.stage}' on {run.config['data']['n']} showers "
@@ -159,7 +161,7 @@ def _report(out: str | Path, reports: list[Any], run: Any) -> None:
 
 def _announce_resume(out: str | Path, force: bool) -> None:
     if (Path(out) / "config.yaml").is_file() and not force:
-        print(f"resuming the run in {out} (finished stages are kept)", file=sys.stderr)
+        log.info("resuming the run in %s (finished stages are kept)", out)
 
 
 def run_train(args: argparse.Namespace) -> int:

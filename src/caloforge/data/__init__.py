@@ -4,18 +4,7 @@ Reading and writing need no torch; training streams files through
 :class:`caloforge.train.sources.FileSource`, which reads them with :class:`ShowerFile`.
 """
 
-from caloforge.data.io import (
-    ShowerFile,
-    ShowerWriter,
-    check_writable,
-    read_showers,
-    write_chunks,
-    write_showers,
-)
-from caloforge.data.scan import DataSummary, deposit_response, scan_training_file
-from caloforge.data.showers import Showers
-from caloforge.data.summary import FileSummary, summarize_file
-from caloforge.data.validate import check_values, open_validated, resolve_geometry
+from caloforge._lazy import lazy_exports
 
 __all__ = [
     "DataSummary",
@@ -34,3 +23,21 @@ __all__ = [
     "write_chunks",
     "write_showers",
 ]
+
+__getattr__ = lazy_exports(__name__, {
+    "ShowerFile": ".io",
+    "ShowerWriter": ".io",
+    "check_writable": ".io",
+    "read_showers": ".io",
+    "write_chunks": ".io",
+    "write_showers": ".io",
+    "DataSummary": ".scan",
+    "deposit_response": ".scan",
+    "scan_training_file": ".scan",
+    "Showers": ".showers",
+    "FileSummary": ".summary",
+    "summarize_file": ".summary",
+    "check_values": ".validate",
+    "open_validated": ".validate",
+    "resolve_geometry": ".validate",
+})

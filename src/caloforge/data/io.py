@@ -29,6 +29,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from caloforge._version import __version__
 from caloforge.data.showers import Showers
 from caloforge.errors import InputError
 
@@ -46,12 +47,6 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
-
-
-def _version() -> str:
-    from caloforge import __version__
-
-    return __version__
 
 
 def check_writable(path: str | Path, force: bool) -> Path:
@@ -110,7 +105,7 @@ class ShowerWriter:
         self._dtype = np.dtype(dtype)
         self._chunk = max(1, min(chunk_rows, (1 << 20) // max(1, n_voxels)))
         self._n = 0
-        meta = {"producer": "caloforge", "version": _version(), "seed": None, "geometry": None}
+        meta = {"producer": "caloforge", "version": __version__, "seed": None, "geometry": None}
         meta.update(metadata or {})
         self._file.attrs[META_ATTR] = json.dumps(meta)
         self._closed = False

@@ -8,14 +8,7 @@ Example:
     ['challenge', 'fast']
 """
 
-from caloforge.evaluate.classifier import PROTOCOLS, ClassifierResult, run_classifier
-from caloforge.evaluate.distances import fpd, frechet_distance, kpd
-from caloforge.evaluate.features import HighLevelFeatures, compute_features
-from caloforge.evaluate.histograms import compare_feature, feature_bins, separation_power
-from caloforge.evaluate.metrics import MetricSet, compare_samples
-from caloforge.evaluate.physics import PhysicsObservables, compute_physics
-from caloforge.evaluate.runner import EvaluationResult, evaluate_files
-from caloforge.evaluate.sample import Sample, load_samples
+from caloforge._lazy import lazy_exports
 
 __all__ = [
     "PROTOCOLS",
@@ -38,3 +31,25 @@ __all__ = [
     "run_classifier",
     "separation_power",
 ]
+
+__getattr__ = lazy_exports(__name__, {
+    "PROTOCOLS": ".classifier",
+    "ClassifierResult": ".classifier",
+    "run_classifier": ".classifier",
+    "fpd": ".distances",
+    "frechet_distance": ".distances",
+    "kpd": ".distances",
+    "HighLevelFeatures": ".features",
+    "compute_features": ".features",
+    "compare_feature": ".histograms",
+    "feature_bins": ".histograms",
+    "separation_power": ".histograms",
+    "MetricSet": ".metrics",
+    "compare_samples": ".metrics",
+    "PhysicsObservables": ".physics",
+    "compute_physics": ".physics",
+    "EvaluationResult": ".runner",
+    "evaluate_files": ".runner",
+    "Sample": ".sample",
+    "load_samples": ".sample",
+})

@@ -15,13 +15,12 @@ from caloforge.evaluate.histograms import (
     feature_bins,
     quantile_bins,
 )
+from caloforge.evaluate.modes import ALL_MODES, MODES
 from caloforge.evaluate.sample import Sample
 from caloforge.geometry import LayeredGeometry
 
 __all__ = ["ALL_MODES", "MODES", "MetricSet", "compare_samples", "discrete_energies"]
 
-MODES = ("hist", "cls-low", "cls-low-normed", "cls-high", "fpd", "kpd", "physics")
-ALL_MODES = ("hist", "cls-low", "cls-high", "fpd", "kpd", "physics")
 MAX_DISCRETE_ENERGIES = 20
 
 

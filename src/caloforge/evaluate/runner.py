@@ -11,7 +11,7 @@ from typing import Any
 
 from caloforge.data.io import ShowerFile
 from caloforge.data.validate import resolve_geometry
-from caloforge.errors import InputError
+from caloforge.errors import InputError, suggest
 from caloforge.evaluate.metrics import ALL_MODES, MODES, compare_samples
 from caloforge.evaluate.plots import plot_all
 from caloforge.evaluate.report import write_report
@@ -39,7 +39,7 @@ def parse_modes(modes: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
             out.append(item)
         else:
             raise InputError(f"unknown evaluation mode '{item}'",
-                             f"use all or a comma-separated list of {', '.join(MODES)}")
+                             suggest(item, ["all", *MODES], " (comma-separated)"))
     return tuple(dict.fromkeys(out))
 
 

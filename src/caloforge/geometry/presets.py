@@ -38,7 +38,7 @@ from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
-from caloforge.errors import InputError
+from caloforge.errors import InputError, suggest
 from caloforge.geometry.base import LayeredGeometry
 from caloforge.geometry.cartesian import CartesianGeometry, CartesianLayer
 from caloforge.geometry.cylindrical import CylindricalGeometry
@@ -183,8 +183,8 @@ def get_geometry(name: str | Path) -> LayeredGeometry:
         return _preset(key)
     if key.endswith(".xml"):
         return CylindricalGeometry.from_xml(key)
-    raise InputError(f"unknown geometry {key!r}",
-                     f"use one of {', '.join(PRESETS)} or a binning .xml file")
+    raise InputError(f"unknown geometry {key!r}", suggest(key, list(PRESETS),
+                                                          " or a binning .xml file"))
 
 
 def geometry_for_voxels(n_voxels: int) -> LayeredGeometry | None:

@@ -3,19 +3,7 @@
 Stands apart from the calorimeter stages: it shares only the CLI, configs and plotting style.
 """
 
-from caloforge.integrate.compare import METHODS, PROCESSES, compare, get_process, table
-from caloforge.integrate.drell_yan import DrellYan, DrellYanParameters, ToyPDF
-from caloforge.integrate.losses import AnnealedRenyi, renyi_divergence
-from caloforge.integrate.methods import (
-    IntegrationResult,
-    NISConfig,
-    flat,
-    nis,
-    vegas_mapped,
-    vegas_plain,
-)
-from caloforge.integrate.processes import Camel, MultiChannelProcess, Process, Ring
-from caloforge.integrate.vegas_map import VegasMappedFlow
+from caloforge._lazy import lazy_exports
 
 __all__ = [
     "METHODS",
@@ -40,3 +28,27 @@ __all__ = [
     "vegas_mapped",
     "vegas_plain",
 ]
+
+__getattr__ = lazy_exports(__name__, {
+    "METHODS": ".comparison",
+    "PROCESSES": ".comparison",
+    "compare": ".comparison",
+    "get_process": ".comparison",
+    "table": ".comparison",
+    "DrellYan": ".drell_yan",
+    "DrellYanParameters": ".drell_yan",
+    "ToyPDF": ".drell_yan",
+    "AnnealedRenyi": ".losses",
+    "renyi_divergence": ".losses",
+    "IntegrationResult": ".methods",
+    "NISConfig": ".methods",
+    "flat": ".methods",
+    "nis": ".methods",
+    "vegas_mapped": ".methods",
+    "vegas_plain": ".methods",
+    "Camel": ".processes",
+    "MultiChannelProcess": ".processes",
+    "Process": ".processes",
+    "Ring": ".processes",
+    "VegasMappedFlow": ".vegas_map",
+})

@@ -15,20 +15,20 @@ from caloforge.integrate.methods import (
     vegas_mapped,
     vegas_plain,
 )
+from caloforge.integrate.names import METHODS, PROCESS_NAMES
 from caloforge.integrate.processes import Camel, MultiChannelProcess, Process, Ring
 
 __all__ = ["METHODS", "PROCESSES", "compare", "get_process", "table"]
 
-METHODS = ("flat", "vegas", "vegas-mapped", "nis")
-
-
 def _processes() -> dict[str, type | object]:
     out: dict[str, object] = {f"camel-{d}d": (lambda d=d: Camel(d)) for d in range(2, 9)}
     out.update({"ring": Ring, "dy": lambda: DrellYan(z_prime=False), "dy-zprime": DrellYan})
+    if tuple(out) != PROCESS_NAMES:  # pragma: no cover - the two lists are kept together
+        raise RuntimeError("integrate.names.PROCESS_NAMES is out of date")
     return out
 
 
-PROCESSES = tuple(_processes())
+PROCESSES = PROCESS_NAMES
 
 
 def get_process(name: str) -> Process:

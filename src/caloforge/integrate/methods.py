@@ -32,15 +32,12 @@ from caloforge.errors import InputError
 from caloforge.integrate.defensive import DefensiveFlow
 from caloforge.integrate.diagnostics import weight_summary
 from caloforge.integrate.losses import AnnealedRenyi
+from caloforge.integrate.names import LOSSES, VEGAS_MAPS
 from caloforge.integrate.processes import MultiChannelProcess, Process
 from caloforge.integrate.vegas_map import VegasMappedFlow, vegas_grids
 
 __all__ = ["IntegrationResult", "NISConfig", "flat", "nis", "vegas_mapped", "vegas_plain"]
 
-#: Training losses of :class:`NISConfig`.
-LOSSES = ("renyi", "variance", "kl")
-#: How :class:`NISConfig` joins the VEGAS bin edges (:mod:`caloforge.integrate.vegas_map`).
-VEGAS_MAPS = ("smooth", "linear")
 
 #: Flat calls that fix the scale of the integrand before NIS training.
 PILOT_CALLS = 1000

@@ -12,14 +12,13 @@ used, so listing them stays cheap.
 
 from __future__ import annotations
 
-import difflib
 from importlib import import_module
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 from caloforge.config import from_dict, merge, read_yaml
-from caloforge.errors import InputError
+from caloforge.errors import InputError, suggest
 from caloforge.models.family import Family
 
 __all__ = ["ENTRY_POINT_GROUP", "family_names", "get_family", "load_recipe", "register_family"]
@@ -47,17 +46,6 @@ def family_names() -> list[str]:
 def register_family(family: Family) -> None:
     """Register a family object in this process (entry points do it for installed packages)."""
     _REGISTERED[family.name] = family
-
-
-def suggest(name: str, choices: list[str]) -> str:
-    """``; did you mean 'X'?`` for the closest choice, or the list of choices.
-
-    Example:
-        >>> suggest("caloflwo", ["baseline", "caloflow"])
-        "did you mean 'caloflow'?"
-    """
-    close = difflib.get_close_matches(name, choices, n=1)
-    return f"did you mean '{close[0]}'?" if close else f"choose one of {', '.join(choices)}"
 
 
 def get_family(name: str) -> Family:
@@ -119,6 +107,6 @@ def load_recipe(family: Family, source: str | Path | None = None, geometry: str 
             path = Path(str(family.presets / f"{source}.yaml"))
         else:
             raise InputError(f"no {family.name} preset or recipe '{source}'",
-                             suggest(str(source), names) + " or a YAML file")
+                             suggest(str(source), names, " or a YAML file"))
         data, where = read_yaml(path), path.name
     return from_dict(family.recipe_class, merge(data, overrides or {}), where)

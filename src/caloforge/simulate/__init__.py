@@ -13,15 +13,7 @@ Example:
     (3, 368)
 """
 
-from caloforge.simulate.config import (
-    IncidenceConfig,
-    ReadoutConfig,
-    SimulationConfig,
-    SpectrumConfig,
-    list_presets,
-    load_config,
-)
-from caloforge.simulate.simulator import ReferenceSimulator, simulate
+from caloforge._lazy import lazy_exports
 
 __all__ = [
     "IncidenceConfig",
@@ -33,3 +25,14 @@ __all__ = [
     "load_config",
     "simulate",
 ]
+
+__getattr__ = lazy_exports(__name__, {
+    "IncidenceConfig": ".config",
+    "ReadoutConfig": ".config",
+    "SimulationConfig": ".config",
+    "SpectrumConfig": ".config",
+    "list_presets": ".config",
+    "load_config": ".config",
+    "ReferenceSimulator": ".simulator",
+    "simulate": ".simulator",
+})

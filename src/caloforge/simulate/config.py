@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from caloforge.config import from_dict, merge, read_yaml
-from caloforge.errors import InputError
+from caloforge.errors import InputError, suggest
 
 __all__ = [
     "IncidenceConfig",
@@ -122,7 +122,7 @@ class SimulationConfig:
                              "the reference simulator makes EM showers: photon, electron, positron")
         if self.particle not in PARTICLES:
             raise InputError(f"unknown particle '{self.particle}'",
-                             f"use one of {', '.join(PARTICLES)}")
+                             suggest(self.particle, list(PARTICLES)))
         if self.n < 1 or self.chunk_size < 1:
             raise InputError("n and chunk_size must be >= 1", "give a positive count")
         s = self.spectrum
@@ -177,6 +177,6 @@ def load_config(source: str | Path | None = None,
     path = Path(source) if str(source).endswith((".yaml", ".yml")) else _preset_path(str(source))
     if not path.is_file():
         raise InputError(f"no simulation preset or config '{source}'",
-                         f"use one of {', '.join(list_presets())} or a YAML file")
+                         suggest(str(source), list_presets(), " or a YAML file"))
     data = read_yaml(path)
     return from_dict(SimulationConfig, merge(data, overrides), str(path.name)).validate()

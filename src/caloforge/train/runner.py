@@ -6,9 +6,9 @@ finished stage and, within the running stage, from its last checkpoint (the same
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,6 +38,8 @@ from caloforge.train.run import (
 from caloforge.train.sources import FileSource, ShowerSource, TensorSource, showers_to_batch
 
 __all__ = ["StageReport", "fork_run", "train_run"]
+
+log = logging.getLogger("caloforge")
 
 #: Data sets up to this size (float32 voxels) are held in memory; larger ones are streamed.
 IN_MEMORY_MB = 2048.0
@@ -92,8 +94,8 @@ def _load_recipe(family: Family, path: Path, resume: bool, geo_name: str,
         raise InputError(f"run '{path}' models '{stored.get('geometry')}' showers, the data are "
                          f"'{geo_name}' showers", "use data of the run's geometry or another --out")
     if preset is not None or overrides:  # the same command again: the stored recipe wins
-        print(f"resuming '{path}' with its stored recipe (--preset and --set apply to new runs; "
-              "--force starts afresh)", file=sys.stderr)
+        log.info("resuming '%s' with its stored recipe (--preset and --set apply to new runs; "
+                 "--force starts afresh)", path)
     return from_dict(family.recipe_class, stored["recipe"], f"{path}/config.yaml")
 
 
@@ -180,8 +182,7 @@ def train_run(family: str | Family, data: str | Path, out: str | Path, *,
         with seeded_init(stage.train.seed):
             module = stage.build({s.name: earlier(s.name) for s in all_stages[:k]}
                                  if earlier else {})
-        if progress and len(all_stages) > 1:
-            print(f"stage {k + 1}/{len(all_stages)}: {stage.name}", flush=True)
+        log.info("stage %d/%d: %s", k + 1, len(all_stages), stage.name)
         result = fit(module, showers.source(stage.train), stage.train, stage_dir(path, stage.name),
                      progress=progress, resume=True)
         kept = stage.keep(module)
@@ -189,7 +190,7 @@ def train_run(family: str | Family, data: str | Path, out: str | Path, *,
         prefix = next(f"{name}." if name else "" for name, m in module.named_modules()
                       if m is kept)  # where the kept weights sit in the engine's checkpoints
         status[stage.name] = {"status": "done", "data": data_key, "weights_prefix": prefix,
-                              "epochs": result.epochs,
+                              "epochs": result.epochs, "steps": result.steps,
                               "best_epoch": result.best_epoch,
                               "best_val_loss": result.best_val_loss, "stopped": result.stopped,
                               "train_minutes": round(result.train_seconds / 60, 3)}

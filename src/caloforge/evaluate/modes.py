@@ -1,0 +1,7 @@
+"""The evaluation modes (a light module: the command line lists them without importing the
+metrics)."""
+
+__all__ = ["ALL_MODES", "MODES"]
+
+MODES = ("hist", "cls-low", "cls-low-normed", "cls-high", "fpd", "kpd", "physics")
+ALL_MODES = ("hist", "cls-low", "cls-high", "fpd", "kpd", "physics")
