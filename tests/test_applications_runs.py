@@ -121,6 +121,7 @@ def test_calibrate_and_anomaly_commands(runs: dict[str, Path], tmp_path: Path,
     assert main(["calibrate", str(test), "--run", str(runs["flow1"]), "--ensemble",
                  str(runs["flow1"]), "-o", str(cal)]) == 0
     cols, attrs = read_table(cal)
+    assert "calibrating" in capsys.readouterr().err  # a progress bar (--no-progress hides it)
     assert set(cols) >= {"e_hat", "sigma_left", "sigma_right", "sigma", "incident_energies"}
     assert len(cols["e_hat"]) == 40 and np.all(cols["sigma"] > 0)
     assert json.loads(attrs["runs"]) and attrs["part"] == "layers"
@@ -128,6 +129,7 @@ def test_calibrate_and_anomaly_commands(runs: dict[str, Path], tmp_path: Path,
     assert "already exists" in capsys.readouterr().err
     scores = tmp_path / "scores.h5"
     assert main(["anomaly-score", "--run", str(runs["full"]), str(test), "-o", str(scores)]) == 0
+    assert "scoring" in capsys.readouterr().err
     assert np.all(np.isfinite(read_table(scores)[0]["score"]))
     assert main(["anomaly-score", "--run", str(runs["flow1"]), str(test), "-o",
                  str(tmp_path / "s2.h5")]) == 2

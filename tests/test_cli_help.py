@@ -83,3 +83,28 @@ def test_mistyped_names_get_the_nearest(tmp_path: Path,
     assert main(["simulate", "--particle", "photn", "-n", "2", "-o",
                  str(tmp_path) + "/x.h5"]) == 2
     assert "did you mean 'photon'?" in capsys.readouterr().err
+
+
+def test_defects_of_the_first_user_trial(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """README's import works; calibrate's help names the ensemble folders train makes; distill
+    has no recipe preset of its own; every --device defaults to auto; integrate refuses --plot
+    for a process it cannot plot before doing any work."""
+    import caloforge
+    from caloforge.train import Run
+
+    assert caloforge.Run is Run
+    commands = _commands()
+    calibrate = commands["calibrate"].format_help()
+    assert "member-1" in calibrate and "flow1-0" not in calibrate
+    for name in ("calibrate", "anomaly-score", "anomaly-study"):
+        assert "--no-progress" in {o for a in commands[name]._actions for o in a.option_strings}
+    assert "--preset" not in {o for a in commands["distill"]._actions for o in a.option_strings}
+    for name, parser in commands.items():
+        for action in parser._actions:
+            if action.dest == "device":
+                assert action.default in ("auto", None), name  # None: the preset's, auto
+    plot = tmp_path / "p.png"
+    assert main(["integrate", "--process", "camel-2d", "--train-calls", "100000000",
+                 "--eval-calls", "10", "--plot", str(plot)]) == 2
+    assert "--plot shows m_ll and cos theta of Drell-Yan" in capsys.readouterr().err

@@ -97,3 +97,12 @@ def test_bad_settings() -> None:
         TrainConfig(val_fraction=1.5).validate()
     with pytest.raises(InputError, match="duration"):
         parse_duration("an hour")
+
+
+def test_progress_bar_follows_the_time_budget(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """With a time budget the bar counts seconds of it and ends full, not partway."""
+    cfg = TrainConfig(epochs=100_000, batch_size=1, lr=1e-3, time_budget_s=1.0, patience=0)
+    fit(Line(), _data(), cfg, tmp_path, progress=True)
+    err = capsys.readouterr().err
+    assert "1/1" in err and "100%" in err

@@ -111,6 +111,10 @@ def test_file_source_streams_the_same_split(ds1: Path) -> None:
                                                                       strict=True))
     other = torch.cat([b["energies"] for b in stream.train_batches(epoch=3, batch_size=100)])
     assert not torch.equal(other, seen)  # shuffled anew each epoch
+    subset = stream.subset(300, seed=1)["energies"]
+    assert len(subset) == 300 and torch.equal(subset, stream.subset(300, seed=1)["energies"])
+    assert set(subset.tolist()) <= set(tensors["energies"].tolist())
+    assert len(stream.subset(5000, seed=1)["energies"]) == 1200  # at most every shower
 
 
 @pytest.mark.parametrize("geometry", ["ds1-photons", "calogan", "ild-photons", "ds3"])

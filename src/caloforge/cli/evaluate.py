@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from caloforge.cli._flags import add_out
+from caloforge.cli._flags import add_force, add_out, add_progress, add_seed, add_threads
 from caloforge.evaluate.modes import MODES
 
 __all__ = ["register", "run"]
@@ -40,10 +40,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(default: the geometry's, 1 MeV for ds1, 0.01515 MeV for ds2/ds3)")
     p.add_argument("--mip-mev", type=float, help="MIP scale for physics observables")
     p.add_argument("--max-showers", type=int, help="use at most this many showers per file")
-    p.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
+    add_seed(p, "seed of the splits, classifiers and bootstraps (default: 0)")
+    add_threads(p)
     p.add_argument("--no-plots", action="store_true", help="skip the plots")
-    p.add_argument("--force", action="store_true", help="overwrite an existing report in --out")
-    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    add_force(p, "an existing report in --out")
+    add_progress(p)
     p.set_defaults(func=run)
 
 
@@ -53,13 +54,15 @@ def run(args: argparse.Namespace) -> int:
 
     from caloforge.data.io import check_writable
     from caloforge.evaluate.runner import evaluate_files
+    from caloforge.threads import torch_threads
 
     check_writable(Path(args.out) / "metrics.json", args.force)
-    result = evaluate_files(
-        args.reference, args.generated, args.out, geometry=args.geometry, modes=args.mode,
-        protocol=args.protocol, reference_split=args.reference_split, seed=args.seed,
-        threshold=args.threshold, mip_mev=args.mip_mev, max_showers=args.max_showers,
-        plots=not args.no_plots, progress=not args.no_progress)
+    with torch_threads(args.threads):
+        result = evaluate_files(
+            args.reference, args.generated, args.out, geometry=args.geometry, modes=args.mode,
+            protocol=args.protocol, reference_split=args.reference_split, seed=args.seed,
+            threshold=args.threshold, mip_mev=args.mip_mev, max_showers=args.max_showers,
+            plots=not args.no_plots, progress=not args.no_progress)
     for line in result.summary_lines():
         print(line)
     print(f"metrics: {result.metrics_path}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from caloforge.cli._flags import add_out
+from caloforge.cli._flags import add_force, add_out, add_progress, add_seed, add_threads
 from caloforge.errors import InputError
 from caloforge.integrate.names import LOSSES, METHODS, PROCESS_NAMES, VEGAS_MAPS
 
@@ -56,9 +56,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_out(p, "unweighted NIS events to this .h5 file", required=False)
     p.add_argument("--plot", help="PNG of m_ll and cos theta: target vs learned (Drell-Yan)")
     p.add_argument("--json", help="write the results as JSON")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_seed(p)
+    add_threads(p)
+    add_force(p, "existing outputs")
+    add_progress(p)
     p.set_defaults(func=run)
 
 
@@ -73,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from caloforge.integrate.methods import NISConfig, nis
     from caloforge.integrate.processes import MultiChannelProcess
     from caloforge.tables import write_json
+    from caloforge.threads import torch_threads
 
     process = get_process(args.process)
     if args.train_calls < 1 or args.eval_calls < 1:
@@ -88,14 +90,16 @@ def run(args: argparse.Namespace) -> int:
              "batch_size": args.batch_size, "renyi_alpha": args.renyi_alpha}
     cfg = NISConfig.for_channels(args.channels, learned_weights=args.learn_channel_weights,
                                  **{k: v for k, v in given.items() if v is not None})
-    with tqdm(total=cfg.training_steps(args.train_calls), disable=args.no_progress,
-              desc="NIS training", unit="step") as bar:
+    with torch_threads(args.threads), tqdm(total=cfg.training_steps(args.train_calls),
+                                           disable=args.no_progress, desc="NIS training",
+                                           unit="step") as bar:
         result, batch = nis(process, args.train_calls, args.eval_calls, args.channels, cfg,
                             args.seed, progress=lambda step: bar.update(1))
-    results = [result]
-    if args.compare:
-        results = compare(process, args.train_calls, args.eval_calls, args.channels,
-                          methods=[m for m in METHODS if m != "nis"], seed=args.seed) + results
+        results = [result]
+        if args.compare:
+            results = compare(process, args.train_calls, args.eval_calls, args.channels,
+                              methods=[m for m in METHODS if m != "nis"],
+                              seed=args.seed) + results
     print(f"{process.name}: {args.train_calls} training + {args.eval_calls} evaluation calls "
           f"per method; integral in {process.unit}")
     print(table(results, process.exact()))

@@ -6,7 +6,7 @@ import argparse
 import time
 from typing import TYPE_CHECKING, Any
 
-from caloforge.cli._flags import add_out
+from caloforge.cli._flags import add_force, add_out, add_progress
 from caloforge.simulate.config import list_presets
 
 if TYPE_CHECKING:
@@ -48,8 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--signal", choices=["chi-gg"], help="simulate a chi -> gamma gamma signal")
     p.add_argument("--mass", type=float, help="chi mass in MeV (with --signal)")
     p.add_argument("--distance", type=float, help="chi decay distance before the face in mm")
-    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_force(p)
+    add_progress(p)
     p.set_defaults(func=run)
 
 

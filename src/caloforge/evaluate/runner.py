@@ -133,7 +133,7 @@ def evaluate_files(reference: str | Path, generated: str | Path, out_dir: str | 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     plot_paths = plot_all(ref, gen, geo, thr, model.classifiers, out) if plots else []
-    from caloforge import __version__
+    from caloforge._version import __version__
 
     metrics: dict[str, Any] = {
         "geometry": geo.name, "modes": list(mode_list), "protocol": protocol, "seed": seed,
