@@ -18,21 +18,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import time
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import torch
 
+from _results import RESULTS, cpu_model
 from caloforge import __version__
 from caloforge.integrate import DrellYan, NISConfig, compare, nis, table
 from caloforge.integrate.events import plot_distributions, plot_weights
 from caloforge.integrate.methods import IntegrationResult
 from caloforge.tables import write_json
 
-RESULTS = Path(__file__).resolve().parent / "results"
 #: The two NIS set-ups: one channel behind a VEGAS grid (the defaults), and three channels.
 CONFIGS = {"nis": (1, NISConfig.for_channels(1)), "nis-3ch": (3, NISConfig.for_channels(3))}
 
@@ -99,7 +97,7 @@ def main() -> None:
         for key in by_seed[0]["ratios"]:
             values = [row["ratios"][key] for row in by_seed]
             print(f"{key:<36} {min(values):6.2f} {max(values):6.2f}")
-    meta = {"caloforge": __version__, "machine": platform.processor() or platform.machine(),
+    meta = {"caloforge": __version__, "machine": cpu_model(),
             "cpus": os.cpu_count(), "threads": torch.get_num_threads(),
             "date": time.strftime("%Y-%m-%d"), "train_calls": args.train_calls,
             "eval_calls": args.eval_calls, "seeds": seeds,

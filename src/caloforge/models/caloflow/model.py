@@ -173,8 +173,8 @@ class CaloFlow(LayerFlow):
         """Showers (voxels in MeV) for the given conditions.
 
         MAF blocks are inverted feature by feature computing only the needed outputs
-        (:func:`~caloforge.models.flows.sample_masked`), 30-60x faster than ``zuko``'s full
-        passes for the ds1 teacher; IAF blocks take their one pass."""
+        (:func:`~caloforge.models.flows.sample_masked`; its speed against ``zuko``'s full
+        passes: ``benchmarks/flow_kernels.py``); IAF blocks take their one pass."""
         layers = self.sample_layers(conditions, generator)
         c2 = self.pre.context2(conditions.energy, layers, conditions.theta)
         return self.pre.decode_voxels(sample_masked(self.flow2, c2, generator), layers)
