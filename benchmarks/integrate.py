@@ -9,6 +9,7 @@ weight distributions (``integrate_weights.png``), and where the largest weights 
 NIS sit in (m_ll, y, cos theta): those set the unweighting efficiency.
 
     python benchmarks/integrate.py [--train-calls 400000] [--eval-calls 100000] [--seeds 0,1,2]
+    python benchmarks/integrate.py --seeds 3,4 --tag seeds34   # more seeds, committed file kept
 
 Targets: NIS relative std per sample >= 3x smaller and unweighting efficiency >= 2x higher than
 plain VEGAS; >= 1.5x lower relative std than VEGAS with the same pole mappings.
@@ -24,7 +25,7 @@ from typing import Any
 
 import torch
 
-from _results import RESULTS, cpu_model
+from _results import RESULTS, cpu_model, results_path
 from caloforge import __version__
 from caloforge.integrate import DrellYan, NISConfig, compare, nis, table
 from caloforge.integrate.events import plot_distributions, plot_weights
@@ -67,7 +68,11 @@ def main() -> None:
     parser.add_argument("--eval-calls", type=int, default=100_000)
     parser.add_argument("--seeds", default="0",
                         help="comma-separated seeds; the first one's sample is plotted")
+    parser.add_argument("--tag", default="", help="write integrate-TAG.json and -TAG plots "
+                        "instead of the committed integrate.json and its plots")
     args = parser.parse_args()
+    out = results_path("integrate", args.tag)
+    suffix = out.stem.removeprefix("integrate")
     seeds = [int(s) for s in args.seeds.split(",")]
     RESULTS.mkdir(parents=True, exist_ok=True)
     dy = DrellYan()
@@ -87,9 +92,9 @@ def main() -> None:
         if seed == seeds[0]:
             first, first_ratios = results, r
             print(weight_table(dy, results))
-            plot_weights(RESULTS / "integrate_weights.png", results,
+            plot_weights(RESULTS / f"integrate_weights{suffix}.png", results,
                          "Drell-Yan + Z', equal calls")
-            plot = plot_distributions(RESULTS / "integrate_dy.png", dy.physical(batch.x),
+            plot = plot_distributions(RESULTS / f"integrate_dy{suffix}.png", dy.physical(batch.x),
                                       batch.weights,
                                       "Drell-Yan + Z', NIS (1 channel, VEGAS grid)")
     if len(seeds) > 1:
@@ -104,7 +109,6 @@ def main() -> None:
             "nis": {name: {"channels": ch, **asdict(cfg)} for name, (ch, cfg) in CONFIGS.items()},
             "note": "toy PDFs (no evolution), LO; see caloforge.integrate.drell_yan",
             "wall_s": time.perf_counter() - t0}
-    out = RESULTS / "integrate.json"
     write_json(out, {"meta": meta, "results": [r.to_json() for r in first],
                      "ratios": first_ratios, "by_seed": by_seed})
     print(f"wrote {out} and {plot}")

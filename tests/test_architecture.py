@@ -68,6 +68,21 @@ def test_nothing_imports_the_cli_or_the_package_root() -> None:
     assert not broken, broken
 
 
+def test_models_and_train_meet_only_at_the_contract() -> None:
+    """Families may import ``train.config`` (a stage's TrainConfig), never the engine; ``train``
+    imports ``models.base``, ``models.family`` and the registry, never a family's internals."""
+    broken = []
+    for path in sorted((PACKAGE / "models").rglob("*.py")):
+        broken += [f"{path.relative_to(PACKAGE)} imports {name}" for name in _imports(path)
+                   if name.startswith("caloforge.train")
+                   and not name.startswith("caloforge.train.config")]
+    contract = ("caloforge.models.base", "caloforge.models.family", "caloforge.models.registry")
+    for path in sorted((PACKAGE / "train").rglob("*.py")):
+        broken += [f"{path.relative_to(PACKAGE)} imports {name}" for name in _imports(path)
+                   if name.startswith("caloforge.models") and not name.startswith(contract)]
+    assert not broken, broken
+
+
 def test_modules_stay_small() -> None:
     big = {str(p.relative_to(PACKAGE)): n for p in _modules()
            if (n := len(p.read_text().splitlines())) > MAX_LINES}

@@ -59,8 +59,10 @@ def test_verbose_and_quiet_anywhere(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_help_imports_nothing_heavy() -> None:
-    code = ("import sys; from caloforge.cli.main import build_parser; "
-            "[p.format_help() for p in [build_parser()]]; "
+    code = ("import sys, argparse; from caloforge.cli.main import build_parser; "
+            "p = build_parser(); sub = [a for a in p._actions "
+            "if isinstance(a, argparse._SubParsersAction)][0]; "
+            "[q.format_help() for q in [p, *sub.choices.values()]]; "
             "print(sorted(m for m in ('torch', 'h5py', 'scipy', 'matplotlib', 'sklearn', "
             "'madnis', 'zuko') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -83,6 +85,9 @@ def test_mistyped_names_get_the_nearest(tmp_path: Path,
     assert main(["simulate", "--particle", "photn", "-n", "2", "-o",
                  str(tmp_path) + "/x.h5"]) == 2
     assert "did you mean 'photon'?" in capsys.readouterr().err
+    assert main(["evaluate", "--reference", "r.h5", "--generated", "g.h5", "--mode", "hsit",
+                 "-o", str(tmp_path / "ev")]) == 2
+    assert "did you mean 'hist'?" in capsys.readouterr().err
 
 
 def test_defects_of_the_first_user_trial(tmp_path: Path,

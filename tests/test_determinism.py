@@ -55,3 +55,25 @@ def _without_timing(value: object) -> object:
     if isinstance(value, list):
         return [_without_timing(v) for v in value]
     return value
+
+
+def test_the_classifier_leaves_the_global_rng_alone() -> None:
+    """The classifier's initialisation draws from torch's global RNG: seeded from the given seed
+    inside, the caller's state restored, the result the same whatever the caller drew before.
+    (NIS seeds the global RNG and leaves it so: madnis has no generator argument, and the
+    unweighting efficiency's replicas continue that stream; caloforge/seeds.py.)"""
+    import numpy as np
+    import torch
+
+    from caloforge.evaluate.classifier import ClassifierProtocol, run_classifier
+
+    aucs = []
+    for caller_seed in (1, 2):
+        torch.manual_seed(caller_seed)
+        state = torch.get_rng_state()
+        x = np.random.default_rng(0).normal(size=(400, 3))
+        small = ClassifierProtocol("tiny", (8,), 1e-2, 100, 3, None, False)
+        aucs.append(run_classifier(x[:200], x[200:] + 0.5, protocol=small, seed=0,
+                                   n_bootstrap=2).auc)
+        assert torch.equal(torch.get_rng_state(), state)
+    assert aucs[0] == aucs[1]

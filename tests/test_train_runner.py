@@ -118,7 +118,8 @@ def test_file_source_streams_the_same_split(ds1: Path) -> None:
 
 
 @pytest.mark.parametrize("geometry", ["ds1-photons", "calogan", "ild-photons", "ds3"])
-def test_baseline_on_every_geometry(geometry: str, tmp_path: Path) -> None:
+def test_baseline_on_every_geometry(geometry: str, tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
     """Streamed (``stream=True``) and in memory give the same statistics; samples and
     densities have the geometry's shape."""
     path = tmp_path / "d.h5"
@@ -132,3 +133,6 @@ def test_baseline_on_every_geometry(geometry: str, tmp_path: Path) -> None:
     sample = runs[0].sample(np.full(5, 3e4), seed=1)
     assert sample.voxels.shape == (5, runs[0].geometry.n_voxels)
     assert np.isfinite(runs[0].log_prob(read_showers(path))).all()
+    if geometry == "calogan":  # the command says what the baseline's value is a density of
+        assert main(["log-prob", str(path), "--run", str(tmp_path / "m"), "--no-progress"]) == 0
+        assert "a probability for empty ones" in capsys.readouterr().out

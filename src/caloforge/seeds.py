@@ -17,6 +17,14 @@ weight initialisation  torch's global RNG seeded ``seed`` inside       :func:`se
 preprocessing fit      ``torch.Generator`` seeded ``seed``             families' ``setup``
 generation, chunk k    ``derive(seed, "generate", k)``                 :mod:`caloforge.generation`
 simulation, chunk k    ``numpy.random.default_rng([seed, k])``         :mod:`caloforge.simulate`
+classifier tests       ``numpy.random.default_rng(seed)`` (splits),    :mod:`caloforge.evaluate`
+                       ``torch.Generator`` seeded ``seed`` (batches),
+                       the network built inside :func:`seeded_init`
+integration            flat: ``torch.Generator`` seeded ``seed``;      :mod:`caloforge.integrate`
+                       VEGAS: ``numpy.random.default_rng(seed)``;
+                       NIS: ``madnis`` draws from torch's global RNG,
+                       seeded ``seed`` and left so (the replicas of
+                       the unweighting efficiency continue it)
 =====================  ==============================================  =====================
 
 ``shuffle_seed`` and ``noise_seed`` are the linear mixes of caloforge 0.1's engine, kept so that

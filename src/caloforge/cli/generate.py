@@ -185,7 +185,9 @@ def run_log_prob(args: argparse.Namespace) -> int:
     if out is not None:
         _write_values(out, showers.energies, values)
     sem = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else float("nan")
-    unit = "per MeV^V" if args.space == "physical" else "flow space"
+    density = run.model_for("log_prob", "score whole showers")
+    unit = getattr(density, "density_unit", "per MeV^V") if args.space == "physical" else (
+        "flow space")
     print(f"mean log-likelihood of {len(values)} showers: {values.mean():.6g} +- {sem:.3g} "
           f"({unit}){f'; values in {out}' if out else ''}")
     return 0

@@ -38,6 +38,7 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from tqdm.auto import tqdm
 
 from caloforge.evaluate.classifier_inputs import RowSource, as_rows
+from caloforge.seeds import seeded_init
 
 __all__ = ["BLOCK_BYTES", "PROTOCOLS", "ClassifierProtocol", "ClassifierResult", "run_classifier"]
 
@@ -217,7 +218,6 @@ def run_classifier(reference: np.ndarray | RowSource, generated: np.ndarray | Ro
     proto = PROTOCOLS[protocol] if isinstance(protocol, str) else protocol
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
-    torch.manual_seed(seed)
     sources = [as_rows(reference), as_rows(generated)]
     n = min(len(sources[0]), len(sources[1]))
     chosen = [np.sort(rng.permutation(len(a))[:n]) for a in sources]
@@ -266,7 +266,8 @@ def _train(blocks: _Blocks, width: int, proto: ClassifierProtocol, dev: torch.de
            ) -> tuple[int, int, tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Best epoch, epochs run, and the best model's test and validation predictions."""
     scale = blocks.scale() if proto.standardise else None
-    model = _mlp(width, proto.hidden).to(dev)
+    with seeded_init(seed):  # the initialisation draws from torch's global RNG, restored after
+        model = _mlp(width, proto.hidden).to(dev)
     optim = torch.optim.Adam(model.parameters(), lr=proto.lr)
     loss_fn = torch.nn.BCEWithLogitsLoss()
     gen_t = torch.Generator().manual_seed(seed)

@@ -92,7 +92,8 @@ class ShowerGenerator(Protocol):
 
 @runtime_checkable
 class ShowerDensity(Protocol):
-    """``log p(voxels | conditions)`` per shower in physical voxel space (per MeV^V).
+    """``log p(voxels | conditions)`` per shower in physical voxel space (per MeV^V; a model
+    whose value is another measure says so in a ``density_unit`` string attribute).
     ``generator`` seeds any noise the density adds (dequantisation): the same seed gives the
     same value, so the log-likelihood is a smooth function of the conditions."""
 

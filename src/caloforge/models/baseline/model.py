@@ -51,6 +51,8 @@ class VoxelStatistics(nn.Module):
     """
 
     monitor = "loss"
+    #: What ``log_prob`` is a density of (commands print it beside the values).
+    density_unit = "per MeV for hit voxels, a probability for empty ones"
 
     def __init__(self, config: BaselineConfig) -> None:
         super().__init__()
