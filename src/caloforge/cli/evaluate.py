@@ -40,7 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(default: the geometry's, 1 MeV for ds1, 0.01515 MeV for ds2/ds3)")
     p.add_argument("--mip-mev", type=float, help="MIP scale for physics observables")
     p.add_argument("--max-showers", type=int, help="use at most this many showers per file")
-    add_seed(p, "seed of the splits, classifiers and bootstraps (default: 0)")
+    add_seed(p, "seed of the splits, classifiers, bootstraps and FPD/KPD batches (default: 42, "
+             "jetnet's and the CaloChallenge evaluation's)", default=42)
     add_threads(p)
     p.add_argument("--no-plots", action="store_true", help="skip the plots")
     add_force(p, "an existing report in --out")

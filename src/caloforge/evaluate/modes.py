@@ -4,4 +4,5 @@ metrics)."""
 __all__ = ["ALL_MODES", "MODES"]
 
 MODES = ("hist", "cls-low", "cls-low-normed", "cls-high", "fpd", "kpd", "physics")
-ALL_MODES = ("hist", "cls-low", "cls-high", "fpd", "kpd", "physics")
+#: What ``--mode all`` means: every mode.
+ALL_MODES = MODES

@@ -86,7 +86,7 @@ def _geometry(reference: ShowerFile, generated: ShowerFile,
 
 def evaluate_files(reference: str | Path, generated: str | Path, out_dir: str | Path,
                    geometry: str | None = None, modes: str | tuple[str, ...] = "all",
-                   protocol: str = "fast", reference_split: bool = False, seed: int = 0,
+                   protocol: str = "fast", reference_split: bool = False, seed: int = 42,
                    threshold: float | None = None, mip_mev: float | None = None,
                    max_showers: int | None = None, n_bootstrap: int = 10,
                    plots: bool = True, progress: bool = False) -> EvaluationResult:
@@ -100,7 +100,7 @@ def evaluate_files(reference: str | Path, generated: str | Path, out_dir: str | 
             ``fpd``, ``kpd``, ``physics``.
         protocol: Classifier protocol, ``fast`` or ``challenge``.
         reference_split: Also compare two random halves of the reference (the floor).
-        seed: Seed of splits, bootstrap and classifier.
+        seed: Seed of splits, bootstrap, classifier and FPD/KPD batches (42: jetnet's).
         threshold: Readout threshold in MeV (default: the geometry's).
         mip_mev: MIP scale for the physics observables (default: the geometry's).
         max_showers: Use at most this many showers of each file.
