@@ -97,7 +97,8 @@ def _per_energy(ref: Sample, gen: Sample, geometry: LayeredGeometry,
         r, g = r_ratio[r_mask], g_ratio[g_mask]
         if len(r) < 10 or len(g) < 10:
             continue
-        out.append(compare_feature(f"E_tot/E_inc@{e:g}MeV", r, g,
+        label = f"{e:.0f}" if float(e).is_integer() else f"{e:g}"  # 2^20 MeV as 1048576
+        out.append(compare_feature(f"E_tot/E_inc@{label}MeV", r, g,
                                    quantile_bins(r, 20) if bins is None else bins, rng, n_boot))
     return out
 

@@ -100,7 +100,8 @@ def evaluate_files(reference: str | Path, generated: str | Path, out_dir: str | 
             ``fpd``, ``kpd``, ``physics``.
         protocol: Classifier protocol, ``fast`` or ``challenge``.
         reference_split: Also compare two random halves of the reference (the floor).
-        seed: Seed of splits, bootstrap, classifier and FPD/KPD batches (42: jetnet's).
+        seed: Seed of splits, bootstrap, classifier and FPD/KPD batches (42: jetnet's); the
+            reference floor uses ``seed + 1``.
         threshold: Readout threshold in MeV (default: the geometry's).
         mip_mev: MIP scale for the physics observables (default: the geometry's).
         max_showers: Use at most this many showers of each file.
