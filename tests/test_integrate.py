@@ -38,6 +38,14 @@ def test_defensive_sampler_integrates_and_caps_the_weights() -> None:
     assert (batch.q_sample < 0.5).double().mean().item() > 0.1  # uniform points in the tails
 
 
+def test_process_names_list_every_process() -> None:
+    """The light name list the command line offers is the processes get_process builds."""
+    from caloforge.integrate.comparison import _processes
+    from caloforge.integrate.names import PROCESS_NAMES
+
+    assert tuple(_processes()) == PROCESS_NAMES
+
+
 def test_camel_closed_form() -> None:
     x = torch.rand(2_000_000, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     values = Camel(2, sigma=0.2)(x)

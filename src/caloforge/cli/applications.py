@@ -56,8 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "density (default; CaloFlow's Flow I) or its whole-shower density, on a grid of 0.5-2x "
         "the deposit-based first guess refined "
         "by golden section; sigma_L, sigma_R where -2 Delta ln L = 1. Several runs "
-        "(--ensemble) are averaged as likelihoods.", epilog=CAL_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "(--ensemble) are averaged as likelihoods.", epilog=CAL_EPILOG)
     _common(p, "run directory (a layer-energy density suffices, e.g. --preset flow1), or an "
             "ensemble from 'train --members K'",
             "output .h5 (columns per shower)")
@@ -83,7 +82,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "labelled by the photon separation on the front face with the reference simulator, "
         "score them with the run, and compare with a supervised classifier trained on one "
         "signal point: AUC, max significance improvement, R_30; table, JSON and plots.",
-        epilog=STUDY_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=STUDY_EPILOG)
     _common(s, "run directory of a family with a shower density",
             "output folder (study.json, plots)",
             with_file=False)

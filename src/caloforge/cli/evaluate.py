@@ -24,8 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Compare a generated CaloChallenge file with a reference file: separation "
         "power of high-level features, classifier AUC (cls-low, cls-low-normed, cls-high), "
         "FPD/KPD, physics observables. Writes metrics.json, plots and a self-contained "
-        "report.html to --out.", epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "report.html to --out.", epilog=EPILOG)
     p.add_argument("--reference", required=True, help="reference .h5 (e.g. Geant4 or simulator)")
     p.add_argument("--generated", required=True, help="generated .h5 to judge")
     add_out(p, "output folder")

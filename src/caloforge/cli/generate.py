@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Sample showers from a trained run directory into a CaloChallenge file "
         "(incident_energies, showers in MeV), in chunks, atomically, with a progress bar. The "
         "same run, seed, thread count and --batch-size give the same file.",
-        epilog=GEN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=GEN_EPILOG)
     p.add_argument("--run", required=True, help="run directory")
     p.add_argument("--stage", help="sample with this stage (default: the last finished stage "
                    "that can sample, e.g. the caloflow student)")
@@ -185,9 +185,10 @@ def run_log_prob(args: argparse.Namespace) -> int:
     if out is not None:
         _write_values(out, showers.energies, values)
     sem = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else float("nan")
-    density = run.model_for("log_prob", "score whole showers")
-    unit = getattr(density, "density_unit", "per MeV^V") if args.space == "physical" else (
-        "flow space")
+    unit = "flow space"
+    if args.space == "physical":  # a family whose value is another measure names it
+        density = run.model_for("log_prob", "score whole showers")
+        unit = getattr(density, "density_unit", "per MeV^V")
     print(f"mean log-likelihood of {len(values)} showers: {values.mean():.6g} +- {sem:.3g} "
           f"({unit}){f'; values in {out}' if out else ''}")
     return 0

@@ -26,8 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Integrate a process on the unit hypercube with MadNIS-style neural "
         "importance sampling (madnis: buffered training, multi-channel with prior and learned "
         "channel weights); --compare adds flat MC, plain VEGAS and multi-channel VEGAS with the "
-        "same pole mappings, on the same total number of integrand calls.", epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "same pole mappings, on the same total number of integrand calls.", epilog=EPILOG)
     p.add_argument("--process", required=True, help=f"one of {', '.join(PROCESS_NAMES)}")
     p.add_argument("--channels", type=int, default=1,
                    help="1 (single channel) or the process's channel count (dy-zprime: 3)")

@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Simulate electromagnetic showers (GFLASH profiles, Poisson spot and "
         "crossing fluctuations, MIP-level sampling readout) in any preset geometry and write "
         "a CaloChallenge HDF5 file. Each geometry has a preset (spectrum, incidence, readout); "
-        "flags override it.", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "flags override it.", epilog=EPILOG)
     add_out(p, "output .h5 file")
     p.add_argument("--geometry",
                    help=f"geometry preset: {', '.join(list_presets())} (default: the --config "

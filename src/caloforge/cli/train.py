@@ -87,8 +87,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "order (caloflow: MAF teacher, then the IAF student distilled from it; baseline: one "
         "statistics pass). Writes a run directory (config.yaml, status.json, stages/NAME/ with "
         "checkpoints and metrics.csv) that is all 'generate', 'log-prob', 'calibrate' and "
-        "'anomaly-score' need.", epilog=TRAIN_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "'anomaly-score' need.", epilog=TRAIN_EPILOG)
     p.add_argument("--model", default="caloflow", metavar="FAMILY",
                    help="model family (default: caloflow; 'caloforge models' lists them)")
     p.add_argument("--data", required=True, help="training showers (.h5)")
@@ -110,7 +109,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "probability-density distillation of the MAF into an IAF (one-pass sampling), loss "
         "beta MSE_x + (1 - beta) MSE_z; the checkpoint with the lowest KL(student || teacher) "
         "is kept. With -o, a new run directory gets a copy of the teacher and its own student.",
-        epilog=DISTILL_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=DISTILL_EPILOG)
     d.add_argument("--run", "--teacher", dest="run", required=True,
                    help="run directory with a finished teacher")
     add_out(d, "new run directory (copy of the teacher + this student; default: --run itself)",
