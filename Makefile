@@ -18,7 +18,7 @@ endif
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "torch==2.13.0"
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e ".[dev,geant4]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -31,6 +31,15 @@ demo: $(STAMP)
 	$(VENV)/bin/caloforge simulate --geometry ild-photons -n 200 --seed 1 \
 		-o $(DEMO_DIR)/ild_photons.h5 --force
 	$(VENV)/bin/caloforge info $(DEMO_DIR)/ild_photons.h5
+	@echo "== real Geant4 (data-free EM physics) against the fast simulator: CaloGAN, 10 GeV e+ =="
+	$(VENV)/bin/caloforge simulate --engine geant4 --geometry calogan --particle positron \
+		--energy 10000 -n 300 --seed 1 --workers 2 -o $(DEMO_DIR)/calogan_g4.h5 --force
+	$(VENV)/bin/caloforge info $(DEMO_DIR)/calogan_g4.h5
+	$(VENV)/bin/caloforge simulate --geometry calogan --particle positron --energy 10000 -n 300 \
+		--seed 1 -o $(DEMO_DIR)/calogan_fast.h5 --force --no-progress
+	$(VENV)/bin/caloforge evaluate --reference $(DEMO_DIR)/calogan_g4.h5 \
+		--generated $(DEMO_DIR)/calogan_fast.h5 --mode hist,physics \
+		--out $(DEMO_DIR)/evaluation_fast_vs_geant4 --force --no-progress
 	@echo "== the statistical floor: two independent simulator samples, full evaluation =="
 	$(VENV)/bin/caloforge simulate --geometry ds1-photons --particle photon -n 5000 --seed 2 \
 		-o $(DEMO_DIR)/ds1_photons_b.h5 --force --no-progress
@@ -60,6 +69,7 @@ demo: $(STAMP)
 	$(VENV)/bin/caloforge evaluate --reference $(DEMO_DIR)/ds1_photons_b.h5 \
 		--generated $(DEMO_DIR)/ds1_baseline.h5 --mode hist,cls-high,fpd,kpd \
 		--out $(DEMO_DIR)/evaluation_baseline --force --no-progress
+	@echo "fast simulator vs Geant4 (CaloGAN):   $(DEMO_DIR)/evaluation_fast_vs_geant4/report.html"
 	@echo "floor report (two simulator samples): $(DEMO_DIR)/evaluation/report.html"
 	@echo "tiny CaloFlow report:                 $(DEMO_DIR)/evaluation_caloflow/report.html"
 	@echo "baseline report:                      $(DEMO_DIR)/evaluation_baseline/report.html"

@@ -77,8 +77,10 @@ def test_calogan_layers() -> None:
     assert [(lay.n_x, lay.n_y) for lay in geo.layers] == [(3, 96), (12, 12), (12, 6)]
     widths = [(lay.n_x * lay.pitch_x, lay.n_y * lay.pitch_y) for lay in geo.layers]
     assert widths == [(480.0, 480.0)] * 3
+    # 90, 347 and 43 mm in whole cells of 2 mm Pb + 4 mm LAr: 15, 58 and 7 cells, 480 mm deep
     depths = [layer.thickness_mm for layer in geo.materials.layers]
-    assert depths == pytest.approx([90.0, 347.0, 43.0])
+    assert depths == pytest.approx([90.0, 348.0, 42.0])
+    assert [layer.n_samplings for layer in geo.materials.layers] == [15, 58, 7]
 
 
 def test_cartesian_layer_images_reshape() -> None:

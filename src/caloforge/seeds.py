@@ -17,6 +17,8 @@ weight initialisation  torch's global RNG seeded ``seed`` inside       :func:`se
 preprocessing fit      ``torch.Generator`` seeded ``seed``             families' ``setup``
 generation, chunk k    ``derive(seed, "generate", k)``                 :mod:`caloforge.generation`
 simulation, chunk k    ``numpy.random.default_rng([seed, k])``         :mod:`caloforge.simulate`
+Geant4, chunk k        particles as above; MixMax reseeded with        the Geant4 engine
+                       ``derive(seed, "geant4", k)``
 classifier tests       ``numpy.random.default_rng(seed)`` (splits),    :mod:`caloforge.evaluate`
                        ``torch.Generator`` seeded ``seed`` (batches),
                        the network built inside :func:`seeded_init`

@@ -20,6 +20,7 @@ from caloforge.cli import (
     geometries,
     info,
     integrate,
+    reference_set,
     simulate,
     train,
 )
@@ -29,8 +30,8 @@ from caloforge.errors import CaloforgeError
 __all__ = ["build_parser", "main"]
 
 EXIT_BAD_INPUT = 2
-COMMANDS = (geometries, info, simulate, train, generate, evaluate, applications, integrate,
-            completion)
+COMMANDS = (geometries, info, simulate, reference_set, train, generate, evaluate, applications,
+            integrate, completion)
 
 
 class _Version(argparse.Action):

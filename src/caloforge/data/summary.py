@@ -49,6 +49,12 @@ class FileSummary:
 
     def lines(self) -> list[str]:
         """Human-readable lines."""
+        meta = self.metadata
+        engine = []
+        if meta.get("engine") == "geant4":
+            engine = [f"engine         Geant4 {meta.get('geant4_version', '?')}, "
+                      f"{meta.get('physics_list', '?')}, cut {meta.get('cut_mm')} mm, "
+                      f"{meta.get('readout', '?')} readout"]
         return [
             f"file           {self.path}",
             f"geometry       {self.geometry or 'unknown'}  ({self.n_voxels} voxels)",
@@ -60,6 +66,7 @@ class FileSummary:
             f"angles         {'yes' if self.has_angles else 'no'}",
             f"producer       {self.metadata.get('producer', 'unknown')} "
             f"{self.metadata.get('version', '')}  seed={self.metadata.get('seed')}",
+            *engine,
         ]
 
 

@@ -21,10 +21,14 @@ Material stacks (see :mod:`caloforge.geometry.materials` for the constants):
   (0.5 keV in Si / 0.033), CaloChallenge README.
 * ILD-like (ILD DBD / CALICE Si-W): 20 x (2.1 mm W + 0.5 mm Si) then 10 x (4.2 mm W + 0.5 mm Si).
 * CaloGAN: Pb/LAr layers of 90, 347 and 43 mm (CaloGAN dataset description: (eta, phi, z) =
-  (5, 160, 90), (40, 40, 347), (80, 40, 43) mm). The paper fixes the depths, not the cell
-  composition; we take 1.5 mm Pb + 4.5 mm LAr cells, which makes the layers about 4.5, 17 and
-  2 X0 deep, as in the ATLAS barrel that the geometry imitates.
-* ds1 (ATLAS barrel at eta ~ 0.2, ATLAS LAr TDR / JINST 3 S08003): presampler (11 mm LAr behind
+  (5, 160, 90), (40, 40, 347), (80, 40, 43) mm), built of 2 mm Pb + 4 mm LAr cells (the
+  CaloGAN papers, arXiv:1705.02355 and 1712.10321), 15, 58 and 7 cells deep (whole cells:
+  90, 348 and 42 mm, 480 mm in all, the CaloGAN cube's side). The CaloGAN
+  files record the total energy deposited in each cell (lead and argon), not a sampled
+  signal: the ``calogan`` simulation preset uses ``energy_scale: total``.
+* ds1 (a *planar* approximation of the ATLAS barrel at eta ~ 0.2, ATLAS LAr TDR / JINST 3
+  S08003; Geant4 showers in it are not comparable with the official CaloChallenge ds1
+  files): presampler (11 mm LAr behind
   150 mm Al standing in for the ~1.7 X0 of inner detector, solenoid and cryostat), accordion
   Pb/LAr (1.53 mm Pb + 4.2 mm LAr gap) strips 15 cells (~4.5 X0), middle 53 cells (~16 X0), back
   7 cells (~2 X0); then the first Tile layer (14 mm Fe + 3 mm scintillator, 18 periods, ~1.5
@@ -58,6 +62,8 @@ __all__ = ["PRESETS", "geometry_for_voxels", "get_geometry", "list_geometries", 
 
 #: Evaluation/readout threshold of the ds2/ds3 files: 0.5 keV in Si over sampling fraction 0.033.
 DS23_THRESHOLD_MEV = 0.5e-3 / 0.033
+#: CaloGAN's sampling cell (arXiv:1712.10321, section 2): 2 mm lead + 4 mm liquid argon.
+CALOGAN_PB_MM, CALOGAN_LAR_MM = 2.0, 4.0
 #: Evaluation threshold used for the ds1-like (ATLAS) geometries in MeV.
 DS1_THRESHOLD_MEV = 1.0
 
@@ -90,7 +96,8 @@ def _ds1(particle: str) -> LayeredGeometry:
         materials=MaterialStack(_atlas_layers(pions), "ATLAS barrel at eta~0.2 (approximate)",
                                 em_layers=4),
         readout_threshold_mev=DS1_THRESHOLD_MEV,
-        description=f"CaloChallenge ds1 {particle} (ATLAS-like Pb/LAr + Tile)",
+        description=f"CaloChallenge ds1 {particle} binning on a planar ATLAS-like Pb/LAr + Tile "
+                    "stack (an approximation)",
     )
 
 
@@ -123,11 +130,11 @@ def _ild() -> LayeredGeometry:
 
 def _calogan() -> LayeredGeometry:
     depths_mm = (90.0, 347.0, 43.0)
-    cells = (15, 58, 7)
+    period_mm = CALOGAN_PB_MM + CALOGAN_LAR_MM
     stack = MaterialStack(
-        tuple(LayerMaterial(PB, 0.25 * d / n, LAR, 0.75 * d / n, n)
-              for d, n in zip(depths_mm, cells, strict=True)),
-        "CaloGAN Pb/LAr layers of 90, 347, 43 mm (cell mix 1:3 assumed)",
+        tuple(LayerMaterial(PB, CALOGAN_PB_MM, LAR, CALOGAN_LAR_MM, round(d / period_mm))
+              for d in depths_mm),
+        "CaloGAN Pb/LAr: layers of 90, 347 and 43 mm in cells of 2 mm Pb + 4 mm LAr",
     )
     return CartesianGeometry(
         "calogan",
@@ -135,7 +142,7 @@ def _calogan() -> LayeredGeometry:
          CartesianLayer(12, 6, 40.0, 80.0)],
         materials=stack,
         readout_threshold_mev=0.0,
-        description="CaloGAN 3-layer Pb/LAr (3x96, 12x12, 12x6)",
+        description="CaloGAN 3-layer Pb/LAr (3x96, 12x12, 12x6), total-deposit cells",
     )
 
 

@@ -74,7 +74,12 @@ class ReadoutConfig:
             energy per charged-particle crossing of an active layer.
         constant_term: ``b``, applied as a per-shower gain spread.
         energy_scale: ``calibrated`` (cells in MeV of deposited energy, divided by the sampling
-            fraction as in the CaloChallenge files) or ``visible`` (MeV in the active material).
+            fraction as in the CaloChallenge files), ``visible`` (MeV in the active material)
+            or ``total`` (MeV deposited in the whole cell, absorber and active, as CaloGAN
+            records it; no sampling fluctuations).
+        sampling_fraction: Visible over deposited energy that ``calibrated`` divides by in the
+            Geant4 engine (None: each layer's MIP sampling fraction); the parametrised
+            simulator calibrates itself.
         noise_mip: Gaussian cell noise in units of the layer's MIP most probable value.
         threshold_mip: Cell threshold in MIP units; ``threshold_mev`` adds an absolute one in
             output units (the larger wins).
@@ -84,7 +89,8 @@ class ReadoutConfig:
 
     stochastic_term: float = 0.10
     constant_term: float = 0.0
-    energy_scale: Literal["calibrated", "visible"] = "calibrated"
+    energy_scale: Literal["calibrated", "visible", "total"] = "calibrated"
+    sampling_fraction: float | None = None
     noise_mip: float = 0.0
     threshold_mip: float = 0.0
     threshold_mev: float = 0.0
@@ -135,6 +141,12 @@ class SimulationConfig:
             raise InputError("fixed energy must be > 0 MeV", "fix e_min_mev")
         if not 0 < self.incidence.theta_min_deg <= self.incidence.theta_max_deg <= 90:
             raise InputError("theta range must lie in (0, 90] degrees", "fix theta_min/max")
+        if not abs(self.incidence.phi_deg) < 90:
+            raise InputError("phi must lie in (-90, 90) degrees (the particle must head into "
+                             "the calorimeter)", "fix incidence.phi_deg")
+        fraction = self.readout.sampling_fraction
+        if fraction is not None and not 0 < fraction <= 1:
+            raise InputError("sampling_fraction must lie in (0, 1]", "fix the readout block")
         if self.readout.stochastic_term <= 0:
             raise InputError("stochastic_term must be > 0", "fix the readout block")
         return self

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from caloforge.errors import InputError
-from caloforge.simulate.config import IncidenceConfig, SpectrumConfig
+from caloforge.simulate.config import IncidenceConfig, SimulationConfig, SpectrumConfig
 
 __all__ = [
     "PHOTON_CONVERSION_X0",
     "Incidence",
+    "chunk_streams",
     "conversion_depth",
     "load_energies",
     "sample_energies",
@@ -49,6 +51,18 @@ class Incidence:
         """``(dx/dz, dy/dz)`` of the shower axis: ``(tan phi, cot theta / cos phi)``."""
         return np.tan(self.phi), 1.0 / (np.tan(self.theta) * np.cos(self.phi))
 
+    @property
+    def directions(self) -> np.ndarray:
+        """Unit vectors of the shower axes, ``(n, 3)``, with ``z`` into the calorimeter:
+        ``(sin theta sin phi, cos theta, sin theta cos phi)``, whose slopes are :attr:`slopes`.
+
+        Example:
+            >>> Incidence.normal(1).directions.round(6).tolist()
+            [[0.0, 0.0, 1.0]]
+        """
+        st = np.sin(self.theta)
+        return np.stack([st * np.sin(self.phi), np.cos(self.theta), st * np.cos(self.phi)], 1)
+
 
 def sample_energies(spec: SpectrumConfig, n: int, rng: np.random.Generator) -> np.ndarray:
     """Draw ``n`` incident energies in MeV from a spectrum.
@@ -80,6 +94,26 @@ def sample_incidence(cfg: IncidenceConfig, n: int, rng: np.random.Generator) -> 
     else:
         x0, y0 = np.zeros(n), np.zeros(n)
     return Incidence(theta, phi, x0, y0)
+
+
+def chunk_streams(cfg: SimulationConfig, energies: np.ndarray | None = None
+                  ) -> Iterator[tuple[np.ndarray, np.random.Generator]]:
+    """Incident energies of chunk ``k`` (``chunk_size`` showers, ``n`` in all, or one per given
+    energy) and the chunk's generator ``default_rng([seed, k])``, which drew them. Both engines
+    use it, so the same seed gives the same incident energies and angles in either.
+
+    Example:
+        >>> from caloforge.simulate.config import load_config
+        >>> cfg = load_config("calogan", {"n": 5, "chunk_size": 2})
+        >>> [len(e) for e, _ in chunk_streams(cfg)]
+        [2, 2, 1]
+    """
+    n = cfg.n if energies is None else len(energies)
+    for k, start in enumerate(range(0, n, cfg.chunk_size)):
+        rng = np.random.default_rng([cfg.seed, k])
+        m = min(cfg.chunk_size, n - start)
+        yield (sample_energies(cfg.spectrum, m, rng) if energies is None
+               else np.asarray(energies[start : start + m], dtype=np.float64)), rng
 
 
 def conversion_depth(particle: str, n: int, rng: np.random.Generator) -> np.ndarray:

@@ -33,6 +33,7 @@ from scipy.special import gammainc
 
 __all__ = [
     "LongitudinalParams",
+    "fit_shower_maximum",
     "mean_ln_t",
     "mean_params",
     "profile",
@@ -144,3 +145,26 @@ def slice_fractions(params: LongitudinalParams, t_lo: np.ndarray, t_hi: np.ndarr
     hi = gammainc(a, b * np.maximum(t_hi, 0.0))
     lo = gammainc(a, b * np.maximum(t_lo, 0.0))
     return hi - lo
+
+
+def fit_shower_maximum(depth_x0: np.ndarray, energy: np.ndarray) -> float:
+    """Depth of the shower maximum, ``(alpha - 1) / beta``, of a gamma profile fitted (least
+    squares, normalised) to a mean longitudinal profile: ``energy`` per layer at layer-centre
+    depths ``depth_x0`` (X0).
+
+    Example:
+        >>> t = np.arange(0.4, 30, 0.8)
+        >>> round(fit_shower_maximum(t, t**3.2 * np.exp(-0.5 * t)), 2)   # (4.2 - 1) / 0.5
+        6.4
+    """
+    from math import gamma
+
+    from scipy.optimize import curve_fit
+
+    def shape(t: np.ndarray, norm: float, a: float, b: float) -> np.ndarray:
+        return norm * b * (b * t) ** (a - 1) * np.exp(-b * t) / gamma(a)
+
+    energy = np.asarray(energy, dtype=np.float64)
+    (_, a, b), _ = curve_fit(shape, np.asarray(depth_x0, dtype=np.float64),
+                             energy / energy.sum(), p0=(1.0, 4.0, 0.5), maxfev=10_000)
+    return float((a - 1) / b)

@@ -71,8 +71,11 @@ class Readout:
         #: Shower energy per crossing in each layer, MeV.
         self.eps_mev = eps0 * rel
         #: Output MeV per visible MeV in each layer.
-        self.out_per_visible = (self.eps_mev / self.mean if cfg.energy_scale == "calibrated"
-                                else np.ones(len(layers)))
+        self.out_per_visible = np.ones(len(layers))
+        if cfg.energy_scale == "calibrated":
+            self.out_per_visible = self.eps_mev / self.mean
+        elif cfg.energy_scale == "total":     # a MIP's whole-cell deposit, for the thresholds
+            self.out_per_visible = 1.0 / np.array([m.sampling_fraction_mip for m in layers])
         mip_out = self.mpv * self.out_per_visible
         self.threshold = np.maximum(cfg.threshold_mip * mip_out, cfg.threshold_mev)
         self.noise = cfg.noise_mip * mip_out
@@ -99,12 +102,11 @@ class Readout:
                          + np.sqrt(n) * self.std[lay] * rng.standard_normal(len(n)))
         return np.maximum(out, 0.0)
 
-    def __call__(self, deposits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Measured cell energies (float32, MeV in the configured scale) from deposits (MeV)."""
-        n_showers, n_vox = deposits.shape
-        vox_layer = self._voxel_layer
+    def _sampled(self, deposits: np.ndarray, rng: np.random.Generator
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Cells with a signal (rows, columns) and their sampled signal in output units."""
         rows, cols = np.nonzero(deposits)
-        lay = vox_layer[cols]
+        lay = self._voxel_layer[cols]
         lam = deposits[rows, cols] / self.eps_mev[lay]
         visible = np.empty(len(lam))
         # busy cells: the compound Poisson sum is normal with mean lam m, variance lam E[X^2]
@@ -119,7 +121,17 @@ class Readout:
         visible[hit] = self.mip_signals(lay[hit], n_cross[n_cross > 0], rng)
         keep = visible > 0
         rows, cols, lay = rows[keep], cols[keep], lay[keep]
-        signal = np.maximum(visible[keep], 0.0) * self.out_per_visible[lay]
+        return rows, cols, np.maximum(visible[keep], 0.0) * self.out_per_visible[lay]
+
+    def __call__(self, deposits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Measured cell energies (float32, MeV in the configured scale) from deposits (MeV)."""
+        n_showers, n_vox = deposits.shape
+        vox_layer = self._voxel_layer
+        if self.cfg.energy_scale == "total":       # the whole deposit: no sampling
+            rows, cols = np.nonzero(deposits)
+            signal = deposits[rows, cols]
+        else:
+            rows, cols, signal = self._sampled(deposits, rng)
         if self.cfg.constant_term > 0:
             gain = np.maximum(1.0 + self.cfg.constant_term * rng.standard_normal(n_showers), 0.0)
             signal *= gain[rows]

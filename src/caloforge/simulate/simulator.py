@@ -16,8 +16,8 @@ from caloforge.simulate.config import PDG_IDS, SimulationConfig
 from caloforge.simulate.deposit import DepositionModel
 from caloforge.simulate.incidence import (
     Incidence,
+    chunk_streams,
     conversion_depth,
-    sample_energies,
     sample_incidence,
 )
 from caloforge.simulate.longitudinal import mean_params, slice_fractions
@@ -86,15 +86,7 @@ class ReferenceSimulator:
 
     def _chunks(self, energies: np.ndarray | None
                 ) -> Iterator[tuple[np.ndarray, np.random.Generator]]:
-        """Incident energies of chunk ``k`` (``chunk_size`` showers, ``n`` in all, or one per
-        given energy) and its generator ``default_rng([seed, k])``."""
-        cfg = self.config
-        n = cfg.n if energies is None else len(energies)
-        for k, start in enumerate(range(0, n, cfg.chunk_size)):
-            rng = np.random.default_rng([cfg.seed, k])
-            m = min(cfg.chunk_size, n - start)
-            yield (sample_energies(cfg.spectrum, m, rng) if energies is None
-                   else np.asarray(energies[start : start + m], dtype=np.float64)), rng
+        return chunk_streams(self.config, energies)
 
     def batches(self, energies: np.ndarray | None = None) -> Iterator[Showers]:
         """Yield seeded batches of ``chunk_size`` showers (``n`` in all, or one per energy).
