@@ -157,6 +157,7 @@ def test_kill_keeps_finished_chunks_and_resume_completes(tmp_path: Path) -> None
     assert main([*args[:-2], "-o", str(out)]) == 2          # refuses without --resume
     assert main([*args, "--resume"]) == 0
     assert not root.exists()
+    assert main([*args, "--resume"]) == 2                  # complete: nothing to resume
     assert main([*TINY, "-n", "12", "-o", str(tmp_path / "straight.h5")]) == 0
     resumed, straight = _read(out), _read(tmp_path / "straight.h5")
     for key in straight:

@@ -128,6 +128,9 @@ def simulate_geant4(cfg: SimulationConfig, out: str | Path, *,
     total = check_readout(cfg, geometry)
     out = Path(out)
     if out.exists() and not force:
+        if resume and not parts_dir(out).exists():
+            raise InputError(f"'{out}' is complete: there is nothing to resume",
+                             "pass --force (without --resume) to simulate it again")
         raise InputError(f"'{out}' already exists", "pass --force to overwrite it")
     check_writable(out, True)
     root = parts_dir(out)
