@@ -45,6 +45,7 @@ def _one_line_error(capsys: pytest.CaptureFixture[str], text: str) -> None:
     (["--signal", "chi-gg", "--mass", "500", "--distance", "100"], "not available with --engine"),
     (["--workers", "0"], "--workers must be >= 1"),
     (["--cut-mm", "-1"], "production cut must be > 0 mm"),
+    (["--cut-mm", "nan"], "production cut must be > 0 mm"),
 ])
 def test_bad_geant4_input_is_one_line(flags: list[str], message: str, tmp_path: Path,
                                       capsys: pytest.CaptureFixture[str],
@@ -55,6 +56,20 @@ def test_bad_geant4_input_is_one_line(flags: list[str], message: str, tmp_path: 
     assert main(args) == 2
     _one_line_error(capsys, message)
     assert not (tmp_path / "x.h5").exists() and not parts_dir(tmp_path / "x.h5").exists()
+
+
+def test_unbuildable_inputs_are_refused(tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from caloforge.geometry.cylindrical import CylindricalGeometry, CylindricalLayer
+    from caloforge.simulate.geant4 import simulate_geant4
+
+    monkeypatch.setattr("caloforge.simulate.geant4.environment.find_spec", lambda _: object())
+    bare = CylindricalGeometry("bare", [CylindricalLayer(0, (0.0, 10.0), 1)])
+    with pytest.raises(InputError, match="has no material stack"):
+        simulate_geant4(load_config("ds2", {"n": 1}), tmp_path / "x.h5", geometry=bare)
+    with pytest.raises(InputError, match=r"phi must lie in \(-90, 90\)"):
+        load_config("ild-photons", {"incidence": {"phi_deg": 90.0}})
+    assert not list(tmp_path.iterdir())
 
 
 def test_unknown_engine_is_refused(tmp_path: Path) -> None:
