@@ -23,6 +23,7 @@ FORBIDDEN = {
     "models": {"cli", "evaluate", "applications", "generation"},
     "train": {"cli", "evaluate", "applications"},
     "applications": {"cli"},
+    "tune": {"models", "train", "applications", "cli"},
 }
 MAX_LINES = 400
 

@@ -46,7 +46,9 @@ def test_ds1_spectrum_is_discrete() -> None:
     assert set(np.log2(s.energies).round(6)) <= set(range(8, 23))
     assert s.voxels.dtype == np.float32 and (s.voxels >= 0).all()
     ratio = s.total_energy() / s.energies
-    assert 0.85 < np.median(ratio) < 1.02
+    # tuned to Geant4's ds1 cells, calibrated with each layer's MIP sampling fraction: e/mip
+    # makes the response 0.68 (1 GeV) to 0.77 (100 GeV) there (docs/tuning.md)
+    assert 0.65 < np.median(ratio) < 0.85
 
 
 def test_same_seed_same_file_different_seed_differs(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from caloforge.cli import (
     reference_set,
     simulate,
     train,
+    tune,
 )
 from caloforge.cli._flags import HelpFormatter, add_global
 from caloforge.errors import CaloforgeError
@@ -30,8 +31,8 @@ from caloforge.errors import CaloforgeError
 __all__ = ["build_parser", "main"]
 
 EXIT_BAD_INPUT = 2
-COMMANDS = (geometries, info, simulate, reference_set, train, generate, evaluate, applications,
-            integrate, completion)
+COMMANDS = (geometries, info, simulate, reference_set, tune, train, generate, evaluate,
+            applications, integrate, completion)
 
 
 class _Version(argparse.Action):

@@ -11,8 +11,8 @@ __all__ = ["register", "run"]
 PRESETS = ("calogan", "ds1-photons", "ds2", "ds3", "ild-photons")
 
 EPILOG = """examples:
-  caloforge reference-set calogan                 # 2000 e+ at 10 GeV, 1000 at 100 GeV
-  caloforge reference-set ild-photons --workers 2 # 3000 photons of the preset's spectrum
+  caloforge reference-set calogan                 # 2000 e+ at 1 and 10 GeV, 1000 at 100 GeV
+  caloforge reference-set ild-photons --workers 2 # also 3000 photons of its spectrum
   caloforge reference-set ds2 --list              # where the files are (or will be)
 """
 
@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "reference-set", help="build (or reuse) a preset's Geant4 validation sets",
         description="Simulate a preset's Geant4 validation sets (sized for about 20 minutes on "
-        "2 cores; ds1-photons and ds3 take longer) into the user data directory "
+        "2 cores; ds1-photons, ds3 and ild-photons take longer) into the user data directory "
         "($CALOFORGE_DATA_DIR, else $XDG_DATA_HOME/caloforge, else ~/.local/share/caloforge) "
         "and print their paths. "
         "Sets that exist are reused; an interrupted one resumes. Needs caloforge[geant4].",

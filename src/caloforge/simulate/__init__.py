@@ -19,6 +19,7 @@ __all__ = [
     "IncidenceConfig",
     "ReadoutConfig",
     "ReferenceSimulator",
+    "ShapeConfig",
     "SimulationConfig",
     "SpectrumConfig",
     "list_presets",
@@ -29,6 +30,7 @@ __all__ = [
 __getattr__ = lazy_exports(__name__, {
     "IncidenceConfig": ".config",
     "ReadoutConfig": ".config",
+    "ShapeConfig": ".shape",
     "SimulationConfig": ".config",
     "SpectrumConfig": ".config",
     "list_presets": ".config",

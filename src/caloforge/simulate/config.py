@@ -14,10 +14,12 @@ from typing import Any, Literal
 
 from caloforge.config import from_dict, merge, read_yaml
 from caloforge.errors import InputError, suggest
+from caloforge.simulate.shape import ShapeConfig
 
 __all__ = [
     "IncidenceConfig",
     "ReadoutConfig",
+    "ShapeConfig",
     "SimulationConfig",
     "SpectrumConfig",
     "list_presets",
@@ -109,6 +111,8 @@ class SimulationConfig:
         chunk_size: Showers per batch (each batch has its own seeded stream).
         max_slice_x0: Longest depth slice in X0 over which the radial profile is taken constant.
         spectrum, incidence, readout: See their classes.
+        shape: Corrections to the parametrisation fitted to Geant4 (``caloforge tune``; see
+            :mod:`caloforge.simulate.shape`); the default is the textbook parametrisation.
     """
 
     geometry: str = "ds1-photons"
@@ -120,6 +124,7 @@ class SimulationConfig:
     spectrum: SpectrumConfig = field(default_factory=SpectrumConfig)
     incidence: IncidenceConfig = field(default_factory=IncidenceConfig)
     readout: ReadoutConfig = field(default_factory=ReadoutConfig)
+    shape: ShapeConfig = field(default_factory=ShapeConfig)
 
     def validate(self) -> SimulationConfig:
         """Check values; raise :class:`InputError` with the fix."""
@@ -149,6 +154,7 @@ class SimulationConfig:
             raise InputError("sampling_fraction must lie in (0, 1]", "fix the readout block")
         if self.readout.stochastic_term <= 0:
             raise InputError("stochastic_term must be > 0", "fix the readout block")
+        self.shape.validate()
         return self
 
 

@@ -25,6 +25,7 @@ from caloforge.geometry import CartesianGeometry, CylindricalGeometry, LayeredGe
 from caloforge.simulate.incidence import Incidence
 from caloforge.simulate.longitudinal import LongitudinalParams, sample_longitudinal, slice_fractions
 from caloforge.simulate.radial import radial_params
+from caloforge.simulate.shape import ShapeConfig
 from caloforge.simulate.transverse import (
     CartesianIntegrator,
     CylindricalIntegrator,
@@ -116,6 +117,7 @@ class DepositionModel:
     Arguments:
         geometry: A geometry with a material stack.
         max_slice_x0: Longest depth slice (X0) with a constant radial profile.
+        shape: Corrections to the parametrisation (default: none, textbook GFLASH).
 
     Example:
         >>> from caloforge.geometry import get_geometry
@@ -126,12 +128,14 @@ class DepositionModel:
         ((1, 368), True)
     """
 
-    def __init__(self, geometry: LayeredGeometry, max_slice_x0: float = 1.5) -> None:
+    def __init__(self, geometry: LayeredGeometry, max_slice_x0: float = 1.5,
+                 shape: ShapeConfig | None = None) -> None:
         stack = geometry.materials
         if stack is None:
             raise InputError(f"geometry '{geometry.name}' has no material stack",
                              "the simulator needs materials: use a preset geometry")
         self.geometry = geometry
+        self.shape = (shape or ShapeConfig()).validate(geometry.n_layers)
         self.z_eff = stack.z_eff
         self.critical_energy = stack.critical_energy
         self.moliere_mm = stack.moliere_radius_mm
@@ -153,26 +157,52 @@ class DepositionModel:
             energies: Shower energies in MeV, ``(N,)``.
             t_start: Depth of the shower start along the axis in X0, ``(N,)``.
             incidence: Angles and impact points.
-            rng: Draws the GFLASH parameters when ``params`` is None.
+            rng: Draws the GFLASH parameters when ``params`` is None, and the shape
+                fluctuations (widths, wander).
             params: Fixed longitudinal parameters (optional).
 
         Returns:
-            ``(N, n_voxels)`` expected deposits and the longitudinal parameters used.
+            ``(N, n_voxels)`` expected deposits (halo included) and the longitudinal
+            parameters used.
         """
+        main, halo, params = self.expected_parts(energies, t_start, incidence, rng, params)
+        return (main if halo is None else main + halo), params
+
+    def _longitudinal(self, params: LongitudinalParams, t_lo: np.ndarray,
+                      t_hi: np.ndarray) -> np.ndarray:
+        longi = slice_fractions(params, t_lo, t_hi)
+        f = self.shape.tail_fraction
+        if f > 0:
+            deep = LongitudinalParams(params.t_max * self.shape.tail_depth, params.alpha)
+            longi = (1.0 - f) * longi + f * slice_fractions(deep, t_lo, t_hi)
+        return longi
+
+    def expected_parts(self, energies: np.ndarray, t_start: np.ndarray, incidence: Incidence,
+                       rng: np.random.Generator, params: LongitudinalParams | None = None
+                       ) -> tuple[np.ndarray, np.ndarray | None, LongitudinalParams]:
+        """Like :meth:`expected`, with the halo's share apart (None without a halo)."""
         energies = np.asarray(energies, dtype=np.float64)
         n = len(energies)
+        shape = self.shape
         if params is None:
-            params = sample_longitudinal(energies, self.z_eff, self.critical_energy, rng)
+            params = sample_longitudinal(energies, self.z_eff, self.critical_energy, rng, shape)
         s = self.slices
         cos_inc = incidence.cos_incidence
         slope_x, slope_y = incidence.slopes
         sx, sy = np.cos(incidence.phi), np.sin(incidence.theta)
         t_lo = s.lo_x0[None, :] / cos_inc[:, None] - t_start[:, None]
         t_hi = s.hi_x0[None, :] / cos_inc[:, None] - t_start[:, None]
-        longi = slice_fractions(params, t_lo, t_hi)
+        longi = self._longitudinal(params, t_lo, t_hi)
         tau = np.maximum(0.5 * (t_lo + t_hi), 0.0) / params.t_max[:, None]
-        rc, rt, p = radial_params(energies[:, None], self.z_eff, tau)
+        rc, rt, p = shape.radial(*radial_params(energies[:, None], self.z_eff, tau), tau,
+                                 energies[:, None])
+        factors = shape.width_factors(n, len(s.layer), rng)
+        if factors is not None:
+            rc, rt = rc * factors, rt * factors
+        walk = shape.wander(0.5 * (s.lo_x0 + s.hi_x0), n, rng)
+        keep = 1.0 - shape.halo_fraction
         out = np.zeros((n, self.geometry.n_voxels))
+        halo = np.zeros((n, self.geometry.n_voxels)) if shape.halo_fraction > 0 else None
         for j in range(len(s.layer)):
             share = longi[:, j]
             active = share > MIN_SLICE_SHARE
@@ -182,26 +212,40 @@ class DepositionModel:
             layer = int(s.layer[j])
             x_axis = incidence.x0[idx] + s.mid_mm[j] * slope_x[idx]
             y_axis = incidence.y0[idx] + s.mid_mm[j] * slope_y[idx]
+            integ = self.integrators[layer]
+            dipole = walk is not None and isinstance(integ, CylindricalIntegrator)
+            if walk is not None and not dipole:
+                x_axis, y_axis = x_axis + walk[0][idx, j], y_axis + walk[1][idx, j]
             m = len(x_axis)
-            # core and tail terms in one call: scales stacked along the shower axis
-            scales = np.concatenate([rc[idx, j], rt[idx, j]]) * self.moliere_mm
-            both = self.integrators[layer].fractions(
-                scales, np.tile(x_axis, 2), np.tile(y_axis, 2), np.tile(sx[idx], 2),
-                np.tile(sy[idx], 2))
+            terms = [rc[idx, j], rt[idx, j]]
+            if halo is not None:
+                terms.append(np.full(m, shape.halo_radius))
+            k = len(terms)
+            # all terms in one call: scales stacked along the shower axis
+            scales = np.concatenate(terms) * self.moliere_mm
+            stacked = integ.fractions(scales, np.tile(x_axis, k), np.tile(y_axis, k),
+                                      np.tile(sx[idx], k), np.tile(sy[idx], k))
+            if dipole:
+                assert walk is not None and isinstance(integ, CylindricalIntegrator)
+                stacked = integ.shifted(stacked, scales, np.tile(walk[0][idx, j], k),
+                                        np.tile(walk[1][idx, j], k))
             pj = p[idx, j, None]
-            cells = pj * both[:m] + (1.0 - pj) * both[m:]
-            cells *= (energies[idx] * share[idx])[:, None]
+            e_slice = (energies[idx] * share[idx])[:, None]
+            cells = (pj * stacked[:m] + (1.0 - pj) * stacked[m:2 * m]) * (e_slice * keep)
             sl = self.geometry.layer_slice(layer)
+            rows = slice(None) if isinstance(idx, slice) else idx
             if isinstance(idx, slice):
                 out[:, sl] += cells
             else:
                 out[idx, sl] += cells
-        return out, params
+            if halo is not None:
+                halo[rows, sl] += stacked[2 * m:] * (e_slice * shape.halo_fraction)
+        return out, halo, params
 
     def fluctuate(self, expected: np.ndarray, energies: np.ndarray,
                   rng: np.random.Generator) -> np.ndarray:
         """Poisson spot counts per voxel, scaled to keep each shower's contained energy."""
-        n_spots = spot_count(energies, self.z_eff)
+        n_spots = spot_count(energies, self.z_eff) * self.shape.spot_scale
         contained = expected.sum(axis=1)
         lam = expected * (n_spots / np.asarray(energies, dtype=np.float64))[:, None]
         counts = sparse_poisson(lam, rng)
@@ -210,7 +254,9 @@ class DepositionModel:
         return counts * scale[:, None]
 
     def deposit(self, energies: np.ndarray, t_start: np.ndarray, incidence: Incidence,
-                rng: np.random.Generator) -> np.ndarray:
-        """Fluctuated deposits per voxel (MeV) for a batch of showers."""
-        expected, _ = self.expected(energies, t_start, incidence, rng)
-        return self.fluctuate(expected, energies, rng)
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
+        """Fluctuated deposits per voxel (MeV) for a batch of showers, and the halo's expected
+        deposits (None without a halo; the readout draws them, see
+        :meth:`caloforge.simulate.readout.Readout.halo`)."""
+        main, halo, _ = self.expected_parts(energies, t_start, incidence, rng)
+        return self.fluctuate(main, energies, rng), halo

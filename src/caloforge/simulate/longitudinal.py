@@ -31,6 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammainc
 
+from caloforge.simulate.shape import ShapeConfig
+
 __all__ = [
     "LongitudinalParams",
     "fit_shower_maximum",
@@ -91,7 +93,8 @@ def mean_params(energy_mev: np.ndarray | float, z_eff: float,
 
 
 def sample_longitudinal(energy_mev: np.ndarray, z_eff: float, critical_energy: float,
-                        rng: np.random.Generator) -> LongitudinalParams:
+                        rng: np.random.Generator,
+                        shape: ShapeConfig | None = None) -> LongitudinalParams:
     """Draw ``(T, alpha)`` for each shower from the GFLASH correlated log-normal.
 
     Arguments:
@@ -99,6 +102,7 @@ def sample_longitudinal(energy_mev: np.ndarray, z_eff: float, critical_energy: f
         z_eff: Effective atomic number of the medium.
         critical_energy: Effective critical energy in MeV.
         rng: Random generator.
+        shape: Shifts of the means and scales of the spreads (default: none).
 
     Returns:
         The per-shower parameters.
@@ -113,6 +117,10 @@ def sample_longitudinal(energy_mev: np.ndarray, z_eff: float, critical_energy: f
     sig_t = 1.0 / (-1.4 + 1.26 * ln_y)
     mu_a = _mean_ln_alpha(ln_y, z_eff)
     sig_a = 1.0 / (-0.58 + 0.86 * ln_y)
+    if shape is not None:
+        mu_t = mu_t + shape.ln_t_shift(energy_mev)
+        mu_a = mu_a + shape.ln_alpha_shift(energy_mev)
+        sig_t, sig_a = sig_t * shape.t_sigma_scale, sig_a * shape.alpha_sigma_scale
     rho = np.clip(0.705 - 0.023 * ln_y, -1.0, 1.0)
     z1 = rng.standard_normal(ln_y.shape)
     z2 = rng.standard_normal(ln_y.shape)

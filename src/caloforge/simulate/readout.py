@@ -25,6 +25,8 @@ import numpy as np
 
 from caloforge.geometry import LayeredGeometry
 from caloforge.simulate.config import ReadoutConfig
+from caloforge.simulate.deposit import sparse_poisson
+from caloforge.simulate.shape import ShapeConfig
 
 __all__ = ["MOYAL_MEAN", "MOYAL_STD", "Readout"]
 
@@ -42,6 +44,7 @@ class Readout:
         geometry: Geometry with a material stack.
         cfg: Readout settings.
         layer_shares: Energy share of each layer for a typical shower, used to match ``a``.
+        shape: Layer gains and the halo's spot energy (default: none).
 
     Example:
         >>> from caloforge.geometry import get_geometry
@@ -52,7 +55,7 @@ class Readout:
     """
 
     def __init__(self, geometry: LayeredGeometry, cfg: ReadoutConfig,
-                 layer_shares: np.ndarray) -> None:
+                 layer_shares: np.ndarray, shape: ShapeConfig | None = None) -> None:
         stack = geometry.materials
         assert stack is not None
         self.cfg = cfg
@@ -76,6 +79,12 @@ class Readout:
             self.out_per_visible = self.eps_mev / self.mean
         elif cfg.energy_scale == "total":     # a MIP's whole-cell deposit, for the thresholds
             self.out_per_visible = 1.0 / np.array([m.sampling_fraction_mip for m in layers])
+        #: Mean output per deposited MeV in each layer (for the halo).
+        self.out_per_deposit = np.ones(len(layers))
+        if cfg.energy_scale != "total":
+            self.out_per_deposit = self.out_per_visible * self.mean / self.eps_mev
+        self.shape = shape or ShapeConfig()
+        self.gain = self.shape.gains(len(layers))
         mip_out = self.mpv * self.out_per_visible
         self.threshold = np.maximum(cfg.threshold_mip * mip_out, cfg.threshold_mev)
         self.noise = cfg.noise_mip * mip_out
@@ -123,8 +132,23 @@ class Readout:
         rows, cols, lay = rows[keep], cols[keep], lay[keep]
         return rows, cols, np.maximum(visible[keep], 0.0) * self.out_per_visible[lay]
 
-    def __call__(self, deposits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Measured cell energies (float32, MeV in the configured scale) from deposits (MeV)."""
+    def halo(self, expected: np.ndarray, rng: np.random.Generator
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Halo deposits from their expected deposited MeV per voxel: Poisson counts of spots
+        with exponential energies (mean ``shape.halo_spot_mev`` in output units); returns rows,
+        columns and output energies."""
+        spot = self.shape.halo_spot_mev
+        lam = expected * (self.out_per_deposit[self._voxel_layer] / spot)[None, :]
+        counts = sparse_poisson(lam, rng)
+        rows, cols = np.nonzero(counts)
+        return rows, cols, rng.gamma(counts[rows, cols], spot)
+
+    def __call__(self, deposits: np.ndarray, rng: np.random.Generator,
+                 halo: np.ndarray | None = None,
+                 energies: np.ndarray | None = None) -> np.ndarray:
+        """Measured cell energies (float32, MeV in the configured scale) from deposits (MeV),
+        the halo's expected deposits (MeV, optional; see :meth:`halo`) and the incident
+        energies (MeV; needed by the shape's energy-dependent response and noise term)."""
         n_showers, n_vox = deposits.shape
         vox_layer = self._voxel_layer
         if self.cfg.energy_scale == "total":       # the whole deposit: no sampling
@@ -132,11 +156,27 @@ class Readout:
             signal = deposits[rows, cols]
         else:
             rows, cols, signal = self._sampled(deposits, rng)
-        if self.cfg.constant_term > 0:
-            gain = np.maximum(1.0 + self.cfg.constant_term * rng.standard_normal(n_showers), 0.0)
-            signal *= gain[rows]
+        if halo is not None:
+            h_rows, h_cols, h_signal = self.halo(halo, rng)
+            rows, cols = np.concatenate([rows, h_rows]), np.concatenate([cols, h_cols])
+            signal = np.concatenate([signal, h_signal])
+        if self.shape.layer_gain:
+            signal = signal * self.gain[vox_layer[cols]]
+        if energies is None or self.shape.is_textbook():
+            if self.cfg.constant_term > 0:
+                gain = np.maximum(1.0 + self.cfg.constant_term
+                                  * rng.standard_normal(n_showers), 0.0)
+                signal *= gain[rows]
+        else:
+            shower_gain = self.shape.shower_gain(energies, self.cfg.constant_term, rng)
+            if shower_gain is not None:
+                signal = signal * shower_gain[rows]
         out = np.zeros((n_showers, n_vox), dtype=np.float32)
-        out[rows, cols] = signal
+        if halo is None:
+            out[rows, cols] = signal
+        else:                                      # halo spots may share a cell with signal
+            out.reshape(-1)[:] = np.bincount(rows * n_vox + cols, weights=signal,
+                                             minlength=out.size)
         if self.cfg.noise_mip > 0:
             noise = rng.standard_normal((n_showers, n_vox), dtype=np.float32)
             out += noise * self.noise[vox_layer].astype(np.float32)[None, :]

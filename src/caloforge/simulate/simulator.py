@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -52,12 +52,18 @@ class ReferenceSimulator:
     def __init__(self, config: SimulationConfig) -> None:
         self.config = config.validate()
         self.geometry: LayeredGeometry = get_geometry(config.geometry)
-        self.model = DepositionModel(self.geometry, config.max_slice_x0)
+        self.model = DepositionModel(self.geometry, config.max_slice_x0, config.shape)
         spec = config.spectrum
         e_ref = float(np.sqrt(spec.e_min_mev * spec.e_max_mev)) if spec.kind != "discrete" \
             else float(np.exp(np.mean(np.log(spec.values_mev))))
-        self.readout = Readout(self.geometry, config.readout,
-                               _typical_layer_shares(self.model, max(e_ref, 100.0)))
+        readout = config.readout
+        if config.shape.stochastic_term is not None or config.shape.constant_term is not None:
+            readout = replace(readout, **{k: v for k, v in (
+                ("stochastic_term", config.shape.stochastic_term),
+                ("constant_term", config.shape.constant_term)) if v is not None})
+        self.readout = Readout(self.geometry, readout,
+                               _typical_layer_shares(self.model, max(e_ref, 100.0)),
+                               config.shape)
 
     @property
     def pdg_id(self) -> int:
@@ -65,8 +71,9 @@ class ReferenceSimulator:
         return PDG_IDS[self.config.particle]
 
     def deposit(self, energies: np.ndarray, incidence: Incidence, particle: str,
-                rng: np.random.Generator) -> np.ndarray:
-        """Fluctuated deposited energy per voxel (MeV) before the readout."""
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
+        """Fluctuated deposited energy per voxel (MeV) before the readout, and the halo's
+        expected deposits (None without a halo)."""
         t_start = conversion_depth(particle, len(energies), rng)
         return self.model.deposit(energies, t_start, incidence, rng)
 
@@ -76,8 +83,8 @@ class ReferenceSimulator:
         energies = np.asarray(energies, dtype=np.float64)
         if incidence is None:
             incidence = sample_incidence(self.config.incidence, len(energies), rng)
-        deposits = self.deposit(energies, incidence, self.config.particle, rng)
-        voxels = self.readout(deposits, rng)
+        deposits, halo = self.deposit(energies, incidence, self.config.particle, rng)
+        voxels = self.readout(deposits, rng, halo, energies)
         angles = {}
         if self.config.incidence.store_angles:
             angles = {"theta": incidence.theta, "phi": incidence.phi}
@@ -134,9 +141,10 @@ class ReferenceSimulator:
         """
         energies = np.asarray(energies, dtype=np.float64)
         decay = chi_to_gamma_gamma(mass_mev, energies, distance_mm, rng)
-        deposits = (self.deposit(decay.e1, decay.incidence(1), "photon", rng)
-                    + self.deposit(decay.e2, decay.incidence(2), "photon", rng))
-        voxels = self.readout(deposits, rng)
+        dep1, halo1 = self.deposit(decay.e1, decay.incidence(1), "photon", rng)
+        dep2, halo2 = self.deposit(decay.e2, decay.incidence(2), "photon", rng)
+        halo = None if halo1 is None or halo2 is None else halo1 + halo2
+        voxels = self.readout(dep1 + dep2, rng, halo, energies)
         showers = Showers(energies, voxels, particle=np.zeros(len(energies), dtype=np.int64),
                           geometry=self.geometry.name)
         return showers, decay.separation_mm

@@ -2,14 +2,14 @@
 
 Each preset has a plan sized for about 20 minutes on 2 cores (measured figures:
 ``docs/geant4.md`` and ``benchmarks/results/geant4-speed.json``): fixed-energy sets of 2000
-showers at 10 GeV and 1000 at 100 GeV, and for ``ild-photons`` 3000 showers of the preset's
-spectrum and angles. ds1-photons and ds3 cost more per GeV (finer cells, more material) and
-take longer than 20 minutes at these sizes on a slow 2-core machine (``docs/geant4.md``). A set
-that exists is reused; an interrupted one resumes.
+showers at 1 and 10 GeV and 1000 at 100 GeV (the preset's angles), and for ``ild-photons`` also
+3000 showers of the preset's spectrum. ds1-photons, ds3 and ild-photons take longer than 20
+minutes at these sizes on a slow 2-core machine (``docs/geant4.md``). A set that exists is
+reused; an interrupted one resumes.
 
 Example:
     >>> [(s.label, s.n) for s in plan("calogan")]
-    [('positron-10GeV', 2000), ('positron-100GeV', 1000)]
+    [('positron-1GeV', 2000), ('positron-10GeV', 2000), ('positron-100GeV', 1000)]
 """
 
 from __future__ import annotations
@@ -17,14 +17,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from caloforge.errors import InputError, suggest
 
+if TYPE_CHECKING:
+    from caloforge.simulate.config import SimulationConfig
+
 __all__ = ["REFERENCE_PLANS", "ReferenceSet", "build", "data_dir", "plan"]
 
-#: Showers at 10 GeV and at 100 GeV in each fixed-energy plan.
-N_10GEV, N_100GEV = 2000, 1000
+#: Showers at 1, 10 and 100 GeV in each fixed-energy plan.
+N_1GEV, N_10GEV, N_100GEV = 2000, 2000, 1000
 #: Showers of the ild-photons preset's spectrum (10-100 GeV, 30-90 degrees).
 N_ILD = 3000
 
@@ -55,7 +58,8 @@ class ReferenceSet:
 
 
 def _fixed(preset: str, particle: str) -> tuple[ReferenceSet, ...]:
-    return (ReferenceSet(preset, particle, 10_000.0, N_10GEV),
+    return (ReferenceSet(preset, particle, 1_000.0, N_1GEV),
+            ReferenceSet(preset, particle, 10_000.0, N_10GEV),
             ReferenceSet(preset, particle, 100_000.0, N_100GEV))
 
 
@@ -65,7 +69,8 @@ REFERENCE_PLANS: dict[str, tuple[ReferenceSet, ...]] = {
     "ds1-photons": _fixed("ds1-photons", "photon"),
     "ds2": _fixed("ds2", "electron"),
     "ds3": _fixed("ds3", "electron"),
-    "ild-photons": (ReferenceSet("ild-photons", "photon", None, N_ILD),),
+    "ild-photons": (*_fixed("ild-photons", "photon"),
+                    ReferenceSet("ild-photons", "photon", None, N_ILD)),
 }
 
 
@@ -86,21 +91,36 @@ def data_dir() -> Path:
     return Path(base) / "caloforge"
 
 
+#: Config fields that only the fast simulator reads; they do not name a Geant4 set.
+FAST_ONLY = ("max_slice_x0", "shape")
+FAST_ONLY_READOUT = ("stochastic_term", "constant_term", "max_direct_crossings")
+
+
+def geant4_settings(cfg: SimulationConfig) -> dict[str, Any]:
+    """The part of a config that shapes Geant4 showers (everything but the fast simulator's
+    parametrisation, shape corrections and sampling model)."""
+    from dataclasses import asdict
+
+    data = {k: v for k, v in asdict(cfg).items() if k not in FAST_ONLY}
+    data["readout"] = {k: v for k, v in data["readout"].items() if k not in FAST_ONLY_READOUT}
+    return data
+
+
 def settings_key(ref: ReferenceSet, seed: int) -> str:
-    """Eight hex digits of a hash of everything that shapes the set: the resolved config, the
-    geometry's material stack and readout threshold, the physics mode. A change to any of them
-    (a corrected preset, installed Geant4 data) names a new file instead of reusing a stale
-    one."""
+    """Eight hex digits of a hash of everything that shapes the set: the Geant4 part of the
+    resolved config (:func:`geant4_settings`), the geometry's material stack and readout
+    threshold, the physics mode. A change to any of them (a corrected preset, installed Geant4
+    data) names a new file instead of reusing a stale one; retuning the fast simulator does
+    not."""
     import hashlib
     import json
-    from dataclasses import asdict
 
     from caloforge.geometry import get_geometry
     from caloforge.simulate import load_config
     from caloforge.simulate.geant4.environment import physics_mode
 
     geo = get_geometry(ref.preset)
-    text = json.dumps([asdict(load_config(ref.preset, ref.overrides(seed))),
+    text = json.dumps([geant4_settings(load_config(ref.preset, ref.overrides(seed))),
                        repr(geo.materials), geo.readout_threshold_mev, physics_mode()],
                       sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:8]
