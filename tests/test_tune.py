@@ -143,7 +143,7 @@ def test_compare_of_a_sample_with_itself_is_zero() -> None:
     assert c.mean_separation == 0.0 and c.response_diff == 0.0 and c.layer_fraction_pp == 0.0
 
 
-@pytest.mark.parametrize("preset", ["calogan", "ds1-photons", "ds2", "ds3"])
+@pytest.mark.parametrize("preset", ["calogan", "ds1-photons", "ds2", "ds3", "ild-photons"])
 def test_presets_ship_a_tuning(preset: str) -> None:
     shape = load_config(preset).shape
     assert not shape.is_textbook()
