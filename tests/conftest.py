@@ -38,3 +38,14 @@ def shower_file(tmp_path: Path, showers: Showers) -> Path:
     path = tmp_path / "showers.h5"
     write_showers(path, showers, metadata={"seed": 0})
     return path
+
+
+def textbook_showers(geometry: str, n: int, seed: int, **overrides: object) -> Showers:
+    """The fast simulator with the textbook parametrisation (its Geant4 tuning reset): ds1
+    cells then keep the CaloChallenge calibration (E_tot/E_inc ~ 1), which the official ds1
+    binning of the per-energy response histograms assumes."""
+    from caloforge.simulate import ReferenceSimulator, ShapeConfig, load_config
+
+    cfg = load_config(geometry, {"n": n, "seed": seed, **overrides})
+    cfg.shape = ShapeConfig()
+    return ReferenceSimulator(cfg).simulate()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.conftest import textbook_showers
 
 from caloforge import Showers, get_geometry
 from caloforge.cli.main import main
@@ -25,7 +26,7 @@ def sim_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("eval")
     paths = []
     for seed in (11, 12):
-        showers = simulate("ds1-photons", n=N, seed=seed)
+        showers = textbook_showers("ds1-photons", N, seed)
         paths.append(write_showers(folder / f"sim{seed}.h5", showers,
                                    metadata={"producer": "caloforge.simulate", "seed": seed}))
     return paths[0], paths[1]
@@ -85,8 +86,8 @@ def test_energy_scale_caught_by_classifier_at_high_energy() -> None:
     geo = get_geometry("ds1-photons")
     spectrum = {"values_mev": [2.0**k for k in range(16, 23)],
                 "weights": [10000, 10000, 10000, 5000, 3000, 2000, 1000]}
-    ref = simulate("ds1-photons", n=20_000, seed=11, spectrum=spectrum)
-    gen = simulate("ds1-photons", n=20_000, seed=12, spectrum=spectrum)
+    ref = textbook_showers("ds1-photons", 20_000, 11, spectrum=spectrum)
+    gen = textbook_showers("ds1-photons", 20_000, 12, spectrum=spectrum)
     gen = gen.with_voxels(gen.voxels * 1.05)
     res = run_classifier(low_level_vector(ref.voxels, ref.energies, geo),
                          low_level_vector(gen.voxels, gen.energies, geo), "cls-low", seed=2)
@@ -132,7 +133,7 @@ def test_evaluate_files_report_and_floor(sim_pair: tuple[Path, Path], tmp_path: 
 def test_physics_mode_on_ild(tmp_path: Path) -> None:
     paths = []
     for seed in (1, 2):
-        s = simulate("ild-photons", n=300, seed=seed)
+        s = textbook_showers("ild-photons", 300, seed)
         paths.append(write_showers(tmp_path / f"ild{seed}.h5", s))
     res = evaluate_files(paths[0], paths[1], tmp_path / "ev", modes="physics", n_bootstrap=2)
     phys = {p["name"]: p for p in res.metrics["generated_vs_reference"]["physics"]}

@@ -253,7 +253,7 @@ def test_reference_plans_meet_the_floor(tmp_path: Path, capsys: pytest.CaptureFi
     monkeypatch.setenv("CALOFORGE_DATA_DIR", str(tmp_path))
     assert main(["reference-set", "ds2", "--list"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert len(out) == 2 and all("missing" in line and str(tmp_path) in line for line in out)
+    assert len(out) == 3 and all("missing" in line and str(tmp_path) in line for line in out)
     with pytest.raises(InputError, match="no Geant4 reference set"):
         reference.plan("ds1-pions")
 
@@ -278,17 +278,17 @@ def test_reference_sets_are_reused_and_resumed(tmp_path: Path,
         return engine.Geant4Result(Path(out), 0, 1.0)
 
     monkeypatch.setattr(engine, "simulate_geant4", fake)
-    ten, hundred = reference.plan("calogan")
-    cached = reference.path_of(ten, 1, tmp_path)
-    cached.parent.mkdir(parents=True)
-    cached.touch()
+    one, ten, hundred = reference.plan("calogan")
+    for cached in (reference.path_of(one, 1, tmp_path), reference.path_of(ten, 1, tmp_path)):
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.touch()
     parts_dir(reference.path_of(hundred, 1, tmp_path)).mkdir()
     done = reference.build("calogan", root=tmp_path, progress=False)
-    assert [status for _, _, status in done] == ["cached", "1 s"]
+    assert [status for _, _, status in done] == ["cached", "cached", "1 s"]
     assert calls == [(reference.path_of(hundred, 1, tmp_path).name, True, False)]
     calls.clear()
     reference.build("calogan", root=tmp_path, force=True, progress=False)
-    assert [c[2] for c in calls] == [True, True] and not any(c[1] for c in calls)
+    assert [c[2] for c in calls] == [True, True, True] and not any(c[1] for c in calls)
     # another seed, or settings that change the set, name another file
     assert reference.path_of(ten, 2, tmp_path) != cached
     assert reference.settings_key(ten, 1) == cached.stem.rsplit("-", 1)[1]
