@@ -17,6 +17,8 @@ __all__ = [
     "NISConfig",
     "Process",
     "Ring",
+    "ThreeBody",
+    "ThreeBodyParameters",
     "ToyPDF",
     "VegasMappedFlow",
     "compare",
@@ -51,4 +53,6 @@ __getattr__ = lazy_exports(__name__, {
     "Process": ".processes",
     "Ring": ".processes",
     "VegasMappedFlow": ".vegas_map",
+    "ThreeBody": ".three_body",
+    "ThreeBodyParameters": ".three_body",
 })

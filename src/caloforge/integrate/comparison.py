@@ -17,13 +17,15 @@ from caloforge.integrate.methods import (
 )
 from caloforge.integrate.names import METHODS, PROCESS_NAMES
 from caloforge.integrate.processes import Camel, MultiChannelProcess, Process, Ring
+from caloforge.integrate.three_body import ThreeBody
 
 __all__ = ["METHODS", "PROCESSES", "compare", "get_process", "table"]
 
 
 def _processes() -> dict[str, type | object]:
     out: dict[str, object] = {f"camel-{d}d": (lambda d=d: Camel(d)) for d in range(2, 9)}
-    out.update({"ring": Ring, "dy": lambda: DrellYan(z_prime=False), "dy-zprime": DrellYan})
+    out.update({"ring": Ring, "dy": lambda: DrellYan(z_prime=False), "dy-zprime": DrellYan,
+                "3body-2bw": ThreeBody})
     return out  # its keys are PROCESS_NAMES (tests/test_integrate.py keeps them together)
 
 

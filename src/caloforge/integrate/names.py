@@ -6,7 +6,7 @@ __all__ = ["LOSSES", "METHODS", "PROCESS_NAMES", "VEGAS_MAPS"]
 #: Integration methods of :func:`~caloforge.integrate.comparison.compare`.
 METHODS = ("flat", "vegas", "vegas-mapped", "nis")
 #: Processes of :func:`~caloforge.integrate.comparison.get_process`, in that order.
-PROCESS_NAMES = (*(f"camel-{d}d" for d in range(2, 9)), "ring", "dy", "dy-zprime")
+PROCESS_NAMES = (*(f"camel-{d}d" for d in range(2, 9)), "ring", "dy", "dy-zprime", "3body-2bw")
 #: Training losses of :class:`~caloforge.integrate.methods.NISConfig`.
 LOSSES = ("renyi", "variance", "kl")
 #: How :class:`~caloforge.integrate.methods.NISConfig` joins the VEGAS bin edges.
