@@ -163,5 +163,5 @@ def test_nis_with_vegas_pretraining_integrates_a_camel(vegas_map: str) -> None:
                     loss="variance", vegas_map=vegas_map)
     result, _ = nis(process, 20_000, 20_000, config=cfg, seed=1)
     assert abs(result.integral - process.exact()) < 3 * result.error
-    assert result.calls_train >= 19_000 and result.calls_eval == 20_000
+    assert result.calls_train >= 19_000 and result.calls == 40_000
     assert result.rel_std < 1.0  # flat sampling of this camel: about 3

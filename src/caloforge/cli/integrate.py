@@ -7,12 +7,14 @@ import argparse
 
 from caloforge.cli._flags import add_force, add_out, add_progress, add_seed, add_threads
 from caloforge.errors import InputError
-from caloforge.integrate.names import LOSSES, METHODS, PROCESS_NAMES, VEGAS_MAPS
+from caloforge.integrate.names import ALLOCATIONS, LOSSES, METHODS, PROCESS_NAMES, VEGAS_MAPS
 
 __all__ = ["register", "run"]
 
 EPILOG = """examples:
   caloforge integrate --process dy-zprime --channels 3 --train-calls 400000 --eval-calls 100000
+  caloforge integrate --process 3body-2bw --channels 3 --learn-channel-weights \
+      --train-calls 400000 --eval-calls 100000 --compare
   caloforge integrate --process dy-zprime --channels 3 --train-calls 400000 --eval-calls 100000 \\
       --compare --json dy.json
   caloforge integrate --process camel-4d --train-calls 200000 --eval-calls 100000 -o events.h5
@@ -29,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "same pole mappings, on the same total number of integrand calls.", epilog=EPILOG)
     p.add_argument("--process", required=True, help=f"one of {', '.join(PROCESS_NAMES)}")
     p.add_argument("--channels", type=int, default=1,
-                   help="1 (single channel) or the process's channel count (dy-zprime: 3)")
+                   help="1 (single channel) or the process's channel count (dy-zprime: 3, "
+                   "3body-2bw: 3)")
     p.add_argument("--train-calls", type=int, required=True,
                    help="integrand calls for training / adaptation")
     p.add_argument("--eval-calls", type=int, required=True,
@@ -51,7 +54,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "default) or linear (VEGAS' own piecewise-linear map)")
     p.add_argument("--batch-size", type=int, help="NIS points per training step (default: 2048)")
     p.add_argument("--learn-channel-weights", action="store_true",
-                   help="train channel weights on top of the prior alpha")
+                   help="train channel weights on top of the prior alpha (a network of the "
+                   "point and the log prior weights, trained by the stratified variance)")
+    p.add_argument("--channel-allocation", choices=list(ALLOCATIONS),
+                   help="how the final sample is shared among channels: unweighting (equal "
+                   "largest weights in every channel; the multi-channel default), variance "
+                   "(smallest error) or mean (share of the integral)")
     add_out(p, "unweighted NIS events to this .h5 file", required=False)
     p.add_argument("--plot", help="PNG of m_ll and cos theta: target vs learned (Drell-Yan)")
     p.add_argument("--json", help="write the results as JSON")
@@ -86,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
         check_writable(out, args.force)
     given = {"loss": args.loss, "vegas_share": args.vegas_share, "vegas_bins": args.vegas_bins,
              "vegas_map": args.vegas_map,
-             "batch_size": args.batch_size, "renyi_alpha": args.renyi_alpha}
+             "batch_size": args.batch_size, "renyi_alpha": args.renyi_alpha,
+             "channel_allocation": args.channel_allocation}
     cfg = NISConfig.for_channels(args.channels, learned_weights=args.learn_channel_weights,
                                  **{k: v for k, v in given.items() if v is not None})
     with torch_threads(args.threads), tqdm(total=cfg.training_steps(args.train_calls),

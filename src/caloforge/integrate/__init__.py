@@ -43,7 +43,7 @@ __getattr__ = lazy_exports(__name__, {
     "AnnealedRenyi": ".losses",
     "renyi_divergence": ".losses",
     "IntegrationResult": ".methods",
-    "NISConfig": ".methods",
+    "NISConfig": ".nis_config",
     "flat": ".methods",
     "nis": ".methods",
     "vegas_mapped": ".methods",

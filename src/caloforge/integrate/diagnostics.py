@@ -8,6 +8,7 @@ that it does (``benchmarks/integrate.py`` prints and plots it).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -66,4 +67,23 @@ def weight_summary(weights: torch.Tensor, x: torch.Tensor | None = None,
         total, per = unweighting_metrics(w.float(), channels.cpu(), channel_count)
         out["uweff_channelwise"] = total.uweff_before_cuts
         out["uweff_per_channel"] = [m.uweff_before_cuts for m in per]
+        out["per_channel"] = _per_channel(weights.detach().double().cpu(), channels.cpu(),
+                                          channel_count)
     return out
+
+
+def _per_channel(weights: torch.Tensor, channels: torch.Tensor, channel_count: int
+                 ) -> list[dict[str, float]]:
+    """Per channel: points, share of the integral, relative std of its weights and the largest
+    weight over the sample's mean (where a channel's tail limits the whole sample)."""
+    mean = float(weights.mean())
+    rows = []
+    for c in range(channel_count):
+        w = weights[channels == c]
+        n = len(w)
+        rows.append({"points": n,
+                     "integral_share": float(w.sum()) / float(weights.sum()) if n else 0.0,
+                     "rel_std": float(w.std() / w.mean()) if n > 1 and float(w.mean()) else
+                     math.nan,
+                     "max_over_mean": float(w.abs().max()) / abs(mean) if n else 0.0})
+    return rows

@@ -29,18 +29,20 @@ from madnis.integrator import (
 from madnis.nn import Flow
 
 from caloforge.errors import InputError
+from caloforge.integrate.channels import (
+    ChannelWeightLoss,
+    channel_weight_network,
+    sample_for_unweighting,
+)
 from caloforge.integrate.defensive import DefensiveFlow
 from caloforge.integrate.diagnostics import weight_summary
 from caloforge.integrate.losses import AnnealedRenyi
-from caloforge.integrate.names import LOSSES, VEGAS_MAPS
+from caloforge.integrate.nis_config import NISConfig
 from caloforge.integrate.processes import MultiChannelProcess, Process
 from caloforge.integrate.vegas_map import VegasMappedFlow, vegas_grids
 
-__all__ = ["IntegrationResult", "NISConfig", "flat", "nis", "vegas_mapped", "vegas_plain"]
-
-
-#: Flat calls that fix the scale of the integrand before NIS training.
-PILOT_CALLS = 1000
+__all__ = ["IntegrationResult", "NISConfig", "flat", "nis", "stratified_error", "vegas_mapped",
+           "vegas_plain"]
 
 
 @dataclass
@@ -98,17 +100,43 @@ def _result(method: str, process: Process, weights: torch.Tensor, calls_train: i
             calls_eval: int, t0: float, x: torch.Tensor | None = None,
             labels: torch.Tensor | None = None, **extra: Any) -> IntegrationResult:
     """The result of a final sample: ``x`` its points and ``labels`` their channels (for the
-    weight summary in ``extra['weights']``), ``extra['channels']`` the number of channels."""
+    weight summary in ``extra['weights']``), ``extra['channels']`` the number of channels.
+
+    A multi-channel sample is stratified (each channel's point count is fixed, its weights
+    carry the factor ``N / N_c``), so its error is the stratified one, ``sqrt(sum_c N_c
+    Var_c(w)) / N``, not the spread of all weights about one mean (which would count the
+    differences between the channels' mean weights as noise); the relative std per sample is
+    ``error sqrt(N) / |I|`` for every method."""
     w = weights.double()
     extra["weights"] = weight_summary(w, x, labels, int(extra.get("channels", 1)))
-    mean, std = w.mean().item(), w.std().item()
+    mean = w.mean().item()
+    error = stratified_error(w, labels)
     uw = unweighting_metrics(w.float().abs().cpu())
     return IntegrationResult(
-        method=method, process=process.name, integral=mean, error=std / math.sqrt(len(w)),
-        rel_std=std / abs(mean) if mean else math.inf,
+        method=method, process=process.name, integral=mean, error=error,
+        rel_std=error * math.sqrt(len(w)) / abs(mean) if mean else math.inf,
         unweighting_efficiency=uw.uweff_before_cuts, cut_efficiency=uw.cut_eff,
         calls_train=calls_train, calls_eval=calls_eval, seconds=time.perf_counter() - t0,
         unit=process.unit, extra=extra)
+
+
+def stratified_error(weights: torch.Tensor, labels: torch.Tensor | None = None) -> float:
+    """MC error of the mean of ``weights``, stratified by ``labels`` when given.
+
+    Example:
+        >>> w = torch.tensor([1.0, 1.0, 3.0, 3.0], dtype=torch.float64)
+        >>> stratified_error(w), stratified_error(w, torch.tensor([0, 0, 1, 1]))
+        (0.5773502691896257, 0.0)
+    """
+    w = weights.double()
+    if labels is None:
+        return w.std().item() / math.sqrt(len(w))
+    total = 0.0
+    for c in labels.unique():
+        part = w[labels == c]
+        if len(part) > 1:
+            total += len(part) * part.var().item()
+    return math.sqrt(total) / len(w)
 
 
 def _check_calls(*calls: int) -> None:
@@ -127,22 +155,25 @@ def flat(process: Process, calls: int, seed: int = 0) -> IntegrationResult:
 
 def _vegas_run(fn: Callable[[np.ndarray], np.ndarray], dims: int, train: int, evals: int,
                iterations: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, int, int]:
-    """Adapt a VEGAS map with ``train`` calls, then weights and points of a fresh sample of
-    ``evals``."""
+    """Adapt a VEGAS map with about ``train`` calls, then weights and points of a fresh sample
+    that spends the rest of ``train + evals`` exactly.
+
+    VEGAS's iterations use about, never exactly, the calls asked for (hypercubes get whole
+    numbers of points); so that every method spends the same calls, the final sample is drawn
+    from the adapted map itself (uniform in the map's variables, weight ``f(x) |dx/dy|``) with
+    exactly the calls the adaptation left.
+    """
     counter = _Counter(fn)
-    integ = vegas.Integrator(dims * [[0.0, 1.0]], ran_array_generator=np.random.default_rng(
-        seed).random)
+    rng = np.random.default_rng(seed)
+    integ = vegas.Integrator(dims * [[0.0, 1.0]], ran_array_generator=rng.random)
     batch = vegas.lbatchintegrand(counter)
     integ(batch, nitn=iterations, neval=max(train // iterations, 2 * dims))
     calls_train = counter.calls
-    integ.set(neval=evals)
-    xs, ws = [], []
-    for x, wgt in integ.random_batch():
-        xs.append(np.array(x))
-        ws.append(np.array(wgt))
-    x, wgt = np.concatenate(xs), np.concatenate(ws)
-    values = counter(x)
-    weights = torch.as_tensor(values * wgt * len(x))
+    n_eval = max(train + evals - calls_train, 1)
+    y = rng.random((n_eval, dims))
+    x, jac = np.empty_like(y), np.empty(n_eval)
+    integ.map.map(y, x, jac)
+    weights = torch.as_tensor(counter(x) * jac)
     return weights, torch.as_tensor(x), calls_train, counter.calls - calls_train
 
 
@@ -173,8 +204,9 @@ def vegas_mapped(process: MultiChannelProcess, train_calls: int, eval_calls: int
             value, _, alpha = process.channel(torch.as_tensor(x, dtype=torch.float64), c)
             return (alpha[:, c] * value).numpy()
 
-        w, x, tr, ev = _vegas_run(fn, process.dims, train_calls // n_ch, eval_calls // n_ch,
-                                  iterations, seed + c)
+        share = (train_calls // n_ch + (c < train_calls % n_ch),  # all calls, shared
+                 eval_calls // n_ch + (c < eval_calls % n_ch))
+        w, x, tr, ev = _vegas_run(fn, process.dims, *share, iterations, seed + c)
         parts.append(w)
         points.append(x)
         labels.append(torch.full((len(w),), c))
@@ -183,137 +215,6 @@ def vegas_mapped(process: MultiChannelProcess, train_calls: int, eval_calls: int
     weights = torch.cat([p * total / len(p) for p in parts])  # one sample of all channels
     return _result("vegas-mapped", process, weights, n_train, n_eval, t0, x=torch.cat(points),
                    labels=torch.cat(labels), iterations=iterations, channels=n_ch)
-
-
-@dataclass
-class NISConfig:
-    """Neural importance sampling settings (``madnis``).
-
-    The defaults are the single-channel settings measured best on Drell-Yan + Z' (400k
-    training calls; ``benchmarks/integrate_scan.py``, figures at seed 0 below, the efficiency
-    moves by up to 0.1 between seeds); :meth:`for_channels` gives the multi-channel ones.
-
-    Attributes:
-        batch_size: Points per training step (each a fresh integrand call batch).
-        learning_rate: Adam learning rate (cosine decay over the training).
-        loss: ``renyi`` (default with one channel; :class:`~caloforge.integrate.losses.
-            AnnealedRenyi`), ``variance`` (stratified in multi-channel mode) or ``kl``. Behind
-            a VEGAS grid the variance loss gave relative std 0.086 against 0.138 with KL; with
-            3 channels and no grid it was worse than KL (0.48 against 0.15). The Rényi loss
-            trades some of the variance loss's relative std for a shorter weight tail: behind
-            the linear 1024-bin VEGAS map (order 32), over seeds 0-2
-            (``benchmarks/integrate.py``) unweighting efficiency 0.65-0.69 and relative std
-            0.115-0.118, against 0.37-0.49 and 0.087-0.089; on 100k calls it doubled the
-            efficiency too but nearly doubled the relative std. With today's defaults on 100k
-            + 50k calls (seed 0): efficiency 0.76, relative std 0.14 (plain VEGAS 0.35, 0.43).
-        renyi_alpha_start, renyi_alpha, renyi_ramp: The Rényi order rises geometrically from
-            ``renyi_alpha_start`` (2: the variance optimum) to ``renyi_alpha`` over the first
-            ``renyi_ramp`` share of the training steps. Behind the smooth 512-bin map, order
-            64 gave efficiency 0.79-0.82 and relative std 0.101-0.106 over seeds 0-4; order 32
-            0.74-0.79 and 0.096-0.100.
-        buffered_steps: Extra optimisation steps on buffered samples after each online step
-            (re-using integrand values; no new calls).
-        buffer_capacity: Samples kept for buffered training.
-        layers, units, bins: Flow size (per channel network). Behind the VEGAS grid (variance
-            loss), 32 spline bins: relative std 0.086 (16: 0.090, 64: 0.078 at 1.8x the time).
-        learned_weights: Train channel weights on top of the prior (off by default: on
-            Drell-Yan + Z' it lowered the unweighting efficiency from 0.31 to 0.21).
-        channel_allocation: How the final sample is shared among channels: ``variance``
-            (smallest integration error) or ``mean`` (each channel's share of the integral).
-        uniform_channel_ratio: Share of each training batch spread evenly over the channels
-            (the rest follows the channels' variances); 0.2 beat 1.0 (rel. std 0.127 vs 0.146).
-        defensive: Uniform share of the sampling density (see :class:`DefensiveFlow`; 0 =
-            the flow alone). It caps the weights in the flow's holes, but on Drell-Yan + Z'
-            it did not pay: at 0.1, two runs gave efficiency 0.36 / 0.17 and relative std
-            0.33 / 0.45 (the flow alone: 0.28-0.31 and 0.13-0.14).
-        vegas_share: Share of the training calls spent adapting VEGAS grids (``madnis``'
-            pre-training) that then sit in front of the flow (:class:`VegasMappedFlow`); 0 =
-            no grid. Single channel, variance loss, 0.3: relative std 0.086 and efficiency
-            0.41 against 0.77 / 0.07 for the flow alone (0.2 / 0.5: 0.086 / 0.083, efficiency
-            0.42 / 0.37).
-        vegas_bins, vegas_iterations: VEGAS bins per axis and adaptation iterations. Behind
-            the smooth map (order 32, seeds 0-2), 512 bins: efficiency 0.74-0.78, relative std
-            0.096-0.097; 256: 0.77-0.79, 0.115-0.122; 1024: 0.75-0.77, 0.099-0.103. Behind the
-            linear map (variance loss), 512 bins: relative std 0.096, efficiency 0.23; 2048:
-            0.088, 0.42.
-        vegas_map: How the VEGAS bin edges are joined: ``smooth``
-            (:class:`~caloforge.integrate.vegas_map.SmoothGridMap`, a monotone spline) or
-            ``linear`` (VEGAS' own piecewise-linear map). Behind the linear map the weights
-            step at every bin edge and, in the wide bins at the kinematic edges, fall from
-            above the mean to zero across one bin, at a scale the flow does not resolve: with
-            1024 bins and order 32 the smooth map raised the efficiency from 0.65-0.69 to
-            0.75-0.77 and cut the relative std from 0.115-0.118 to 0.099-0.103 (seeds 0-2).
-            Plain VEGAS's grid gains nothing from it (efficiency 0.374 -> 0.375 at seed 0,
-            ``benchmarks/integrate_scan.py``): its largest weights come from the correlations
-            between axes, which only the flow removes.
-    """
-
-    batch_size: int = 2048
-    learning_rate: float = 3e-3
-    loss: str = "renyi"
-    buffered_steps: int = 5
-    buffer_capacity: int = 20_000
-    layers: int = 3
-    units: int = 64
-    bins: int = 32
-    learned_weights: bool = False
-    channel_allocation: str = "variance"
-    uniform_channel_ratio: float = 0.2
-    defensive: float = 0.0
-    vegas_share: float = 0.3
-    vegas_bins: int = 512
-    vegas_iterations: int = 10
-    vegas_map: str = "smooth"
-    renyi_alpha_start: float = 2.0
-    renyi_alpha: float = 64.0
-    renyi_ramp: float = 2.0 / 3.0
-
-    def __post_init__(self) -> None:
-        if self.loss not in LOSSES:
-            raise InputError(f"unknown NIS loss '{self.loss}'",
-                             f"choose one of {', '.join(LOSSES)}")
-        if not 1.0 < self.renyi_alpha_start <= self.renyi_alpha:
-            raise InputError(f"the Rényi orders need 1 < start <= end, not "
-                             f"{self.renyi_alpha_start}, {self.renyi_alpha}",
-                             "give --renyi-alpha at least the start order (default 2), e.g. 32")
-        if not 0.0 < self.renyi_ramp <= 1.0:
-            raise InputError(f"NISConfig.renyi_ramp must lie in (0, 1], not {self.renyi_ramp}",
-                             "give the share of the training steps over which the order rises")
-        if self.vegas_map not in VEGAS_MAPS:
-            raise InputError(f"unknown VEGAS map '{self.vegas_map}'",
-                             f"choose one of {', '.join(VEGAS_MAPS)}")
-        if not 0.0 <= self.vegas_share < 1.0:
-            raise InputError(f"NISConfig.vegas_share / --vegas-share must lie in [0, 1), not "
-                             f"{self.vegas_share}", "give a share such as 0.3, or 0 for no "
-                             "VEGAS grid")
-
-    @classmethod
-    def for_channels(cls, channels: int, **overrides: Any) -> NISConfig:
-        """The measured defaults for ``channels`` channels. With several channels, the KL loss,
-        16 spline bins and no VEGAS grids: behind per-channel grids, three channels gave
-        relative std 0.20 on Drell-Yan + Z' (0.127 without them).
-
-        Example:
-            >>> NISConfig.for_channels(3).loss, NISConfig.for_channels(1, bins=8).bins
-            ('kl', 8)
-        """
-        if channels > 1:
-            overrides = {"loss": "kl", "vegas_share": 0.0, "bins": 16, **overrides}
-        return cls(**overrides)
-
-    def pilot_calls(self, train_calls: int) -> int:
-        """Calls of the flat pilot sample that sets the integrand scale."""
-        return min(PILOT_CALLS, train_calls)
-
-    def vegas_calls(self, train_calls: int) -> int:
-        """Calls of the VEGAS pre-training (0 without it)."""
-        return int(self.vegas_share * train_calls)
-
-    def training_steps(self, train_calls: int) -> int:
-        """Optimisation steps (online + buffered) that ``train_calls`` calls pay for."""
-        flow_calls = train_calls - self.pilot_calls(train_calls) - self.vegas_calls(train_calls)
-        online = max(1, flow_calls // self.batch_size)
-        return online * (1 + self.buffered_steps)
 
 
 def nis(process: Process, train_calls: int, eval_calls: int, channels: int = 1,
@@ -343,13 +244,18 @@ def nis(process: Process, train_calls: int, eval_calls: int, channels: int = 1,
             raise InputError(f"process '{process.name}' has {len(process.channel_names)} "
                              f"channels, not {channels}", "use --channels 1 or "
                              f"{len(process.channel_names)}")
+        learned = cfg.learned_weights
+
         def scaled_channel(x: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, ...]:
             value, point, alpha = process.channel(x, c)  # float64 physics, float32 network
+            if learned:  # the channel-weight network sees the point and the prior weights
+                point = torch.cat([point, alpha.clamp_min(1e-30).log()], 1)
             return (value / scale).to(x.dtype), point.to(x.dtype), alpha.to(x.dtype)
 
         counter = _Counter(scaled_channel)
         integrand = Integrand(counter, input_dim=process.dims, channel_count=channels,
-                              remapped_dim=process.dims, has_channel_weight_prior=True)
+                              remapped_dim=process.dims + (channels if learned else 0),
+                              has_channel_weight_prior=True)
         variance_loss: Any = stratified_variance
     else:
         counter = _Counter(lambda x: (process(x.double()) / scale).to(x.dtype))
@@ -360,6 +266,8 @@ def nis(process: Process, train_calls: int, eval_calls: int, channels: int = 1,
         loss = AnnealedRenyi(steps, cfg.renyi_alpha_start, cfg.renyi_alpha, cfg.renyi_ramp)
     else:
         loss = variance_loss if cfg.loss == "variance" else kl_divergence
+    if cfg.learned_weights and channels > 1:  # the flows' losses give the weights no gradient
+        loss = ChannelWeightLoss(loss, cfg.channel_weight_loss)
     flow_kwargs = {"layers": cfg.layers, "units": cfg.units, "bins": cfg.bins}
     flow, mapped = None, None
     if cfg.defensive > 0 or cfg.vegas_share > 0:
@@ -370,10 +278,16 @@ def nis(process: Process, train_calls: int, eval_calls: int, channels: int = 1,
                                         smooth=cfg.vegas_map == "smooth")
     if cfg.defensive > 0:
         flow = DefensiveFlow(flow, cfg.defensive)
+    cwnet, optimizer = None, None
+    if cfg.learned_weights and channels > 1:
+        cwnet, optimizer = channel_weight_network(process.dims + channels, channels,
+                                                  cfg.learning_rate, cfg.channel_weight_lr)
     integrator = Integrator(
         integrand, flow=flow, loss=loss, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate,
-        flow_kwargs=flow_kwargs,
+        flow_kwargs=flow_kwargs, cwnet=cwnet, optimizer=optimizer,
         train_channel_weights=cfg.learned_weights and channels > 1,
+        freeze_cwnet_iteration=(round(cfg.channel_weight_share * steps)
+                                if cfg.channel_weight_share < 1 else None),
         buffer_capacity=cfg.buffer_capacity, buffered_steps=cfg.buffered_steps,
         uniform_channel_ratio=cfg.uniform_channel_ratio,
         scheduler=lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps))
@@ -382,13 +296,22 @@ def nis(process: Process, train_calls: int, eval_calls: int, channels: int = 1,
                                      cfg.vegas_iterations, cfg.vegas_bins, seed))
     integrator.train(steps, callback=(lambda status: progress(status.step)) if progress else None)
     calls_train = counter.calls + pilot_calls
+    # training spends whole batches: the final sample takes what is left of train + eval, so
+    # every method spends the same calls
+    n_eval = max(train_calls + eval_calls - calls_train, 1)
+    allocation: dict[str, Any] = {}
     with torch.no_grad():
-        batch = integrator.sample(eval_calls, channel_weight_mode=cfg.channel_allocation)
+        if channels > 1 and cfg.channel_allocation == "unweighting":
+            batch, allocation = sample_for_unweighting(integrator, n_eval, channels,
+                                                       cfg.allocation_pilot)
+        else:
+            batch = integrator.sample(n_eval, channel_weight_mode=cfg.channel_allocation)
     batch.weights = batch.weights.double() * scale
     result = _result("nis", process, batch.weights, calls_train,
                      counter.calls + pilot_calls - calls_train,
                      t0, x=batch.x, labels=batch.channels if channels > 1 else None,
                      channels=channels, steps=steps, loss=cfg.loss,
                      **({"renyi_alpha": cfg.renyi_alpha} if cfg.loss == "renyi" else {}),
-                     buffered_steps=cfg.buffered_steps)
+                     buffered_steps=cfg.buffered_steps,
+                     **({"allocation": allocation} if allocation else {}))
     return result, batch

@@ -30,9 +30,11 @@ this process (``docs/integration.md``).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+from scipy import integrate as sp_integrate
 
 __all__ = ["ThreeBody", "ThreeBodyParameters"]
 
@@ -84,9 +86,33 @@ class ThreeBody:
         self.norm = (coupling / (2 * self.s) / (32 * self.s * (2 * math.pi) ** 5) * azimuths
                      * GEV2_TO_PB)
 
-    def exact(self) -> None:
-        """No closed form: compare with a high-statistics VEGAS value."""
-        return None
+    def exact(self) -> float:
+        """The cross section by one-dimensional quadrature (relative accuracy ~1e-9).
+
+        The ``cos theta_3`` integral of ``P(t)`` is ``2 m_t^2 / (m_t^2 + s - s_12)``; the
+        continuum and ``R1`` terms then need ``s_23`` over ``[0, s - s_12]`` (a factor ``s -
+        s_12``), the ``R2`` term ``s_12`` over ``[0, s - s_23]`` (a logarithm), leaving one
+        integral each for ``scipy.integrate.quad``.
+
+        Example:
+            >>> round(ThreeBody().exact(), 4)
+            0.5527
+        """
+        p, s, mt2 = self.p, self.s, self.p.m_t**2
+
+        def quad(fn: Callable[[float], float], peak: float) -> float:
+            return sp_integrate.quad(fn, 0.0, s, points=[peak], limit=500,
+                                     epsabs=0.0, epsrel=1e-10)[0]
+
+        def cont_r1(s12: float) -> float:
+            bw = (p.m1 * p.w1) ** 2 / ((s12 - p.m1**2) ** 2 + (p.m1 * p.w1) ** 2)
+            return (p.b + p.a1 * bw) * (s - s12) * 2 * mt2 / (mt2 + s - s12)
+
+        def r2(s23: float) -> float:
+            bw = (p.m2 * p.w2) ** 2 / ((s23 - p.m2**2) ** 2 + (p.m2 * p.w2) ** 2)
+            return p.a2 * bw * 2 * mt2 * math.log((mt2 + s) / (mt2 + s23))
+
+        return self.norm * (quad(cont_r1, p.m1**2) + quad(r2, p.m2**2))
 
     # -- physics -------------------------------------------------------------------------
     def _bw(self, x: torch.Tensor, m: float, w: float) -> torch.Tensor:
