@@ -89,7 +89,7 @@ def test_nis_drell_yan_agrees_with_high_statistics_vegas() -> None:
     result, _ = nis(dy, 200_000, 100_000, channels=3, seed=2)
     combined = math.hypot(reference.error, result.error)
     assert abs(result.integral - reference.integral) < 3 * combined
-    assert result.calls_train >= 199_000 and result.calls == 300_000
+    assert result.calls_train > 190_000 and result.calls == 300_000  # whole batches
 
 
 def test_cli_errors(capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,8 +13,7 @@ __all__ = ["register", "run"]
 
 EPILOG = """examples:
   caloforge integrate --process dy-zprime --channels 3 --train-calls 400000 --eval-calls 100000
-  caloforge integrate --process 3body-2bw --channels 3 --learn-channel-weights \
-      --train-calls 400000 --eval-calls 100000 --compare
+  caloforge integrate --process 3body-2bw --channels 3 --train-calls 400000 --eval-calls 100000
   caloforge integrate --process dy-zprime --channels 3 --train-calls 400000 --eval-calls 100000 \\
       --compare --json dy.json
   caloforge integrate --process camel-4d --train-calls 200000 --eval-calls 100000 -o events.h5
