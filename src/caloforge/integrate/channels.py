@@ -35,12 +35,12 @@ Loss = Callable[..., torch.Tensor]
 
 
 class ChannelWeightLoss:
-    """The flows' loss on the detached integrand plus ``weight`` times the stratified variance
-    with the flows' densities detached, which trains ``madnis``' channel-weight network.
+    """The flows' loss on the detached integrand plus the stratified variance with the flows'
+    densities detached, which trains ``madnis``' channel-weight network (only that network
+    sees the second term, and Adam is blind to its scale: no factor).
 
     Arguments:
         flow_loss: A ``madnis`` multi-channel loss ``(f_true, q_test, q_sample, channels)``.
-        weight: Factor of the stratified variance.
 
     Example:
         >>> from madnis.integrator import kl_divergence
@@ -53,8 +53,8 @@ class ChannelWeightLoss:
         True
     """
 
-    def __init__(self, flow_loss: Loss, weight: float = 1.0) -> None:
-        self.flow_loss, self.weight = flow_loss, weight
+    def __init__(self, flow_loss: Loss) -> None:
+        self.flow_loss = flow_loss
 
     def __call__(self, f_true: torch.Tensor, q_test: torch.Tensor,
                  q_sample: torch.Tensor | None = None,
@@ -62,7 +62,7 @@ class ChannelWeightLoss:
         q_sample = q_test if q_sample is None else q_sample
         flows = self.flow_loss(f_true.detach(), q_test, q_sample, channels)
         weights = stratified_variance(f_true, q_test.detach(), q_sample.detach(), channels)
-        return flows + self.weight * weights
+        return flows + weights
 
 
 def channel_weight_network(inputs: int, channels: int, learning_rate: float,
@@ -125,14 +125,22 @@ def sample_for_unweighting(integrator: Integrator, n: int, channels: int,
     pilot_each = max(1, int(pilot_share * n) // channels)
     batches = _per_channel(integrator, [pilot_each] * channels)
     rest = n - pilot_each * channels
+    have = torch.zeros(channels, dtype=torch.float64)  # points and largest weight per channel
+    largest = torch.zeros(channels, dtype=torch.float64)
+
+    def record(new: list[SampleBatch]) -> None:
+        for b in new:
+            c = int(b.channels[0])
+            have[c] += len(b.channels)
+            largest[c] = max(float(largest[c]), float(b.weights.double().abs().max()))
+
+    record(batches)
     for k in range(rounds):
         chunk = rest // rounds + (rest % rounds if k == rounds - 1 else 0)
-        seen = SampleBatch.cat(batches)
-        have = torch.bincount(seen.channels, minlength=channels).double()
-        largest = torch.stack([
-            seen.weights[seen.channels == c].double().abs().max() if have[c] > 0
-            else torch.ones((), dtype=torch.float64) for c in range(channels)])
-        batches += _per_channel(integrator, _top_up(have, largest, chunk))
+        new = _per_channel(integrator, _top_up(have, torch.where(have > 0, largest, 1.0),
+                                               chunk))
+        record(new)
+        batches += new
     batch = SampleBatch.cat(batches)
     per_channel = torch.bincount(batch.channels, minlength=channels)
     batch.weights = batch.weights * (len(batch.channels) / per_channel.clamp_min(1))[

@@ -267,7 +267,7 @@ def nis(process: Process, train_calls: int, eval_calls: int, channels: int = 1,
     else:
         loss = variance_loss if cfg.loss == "variance" else kl_divergence
     if cfg.learned_weights and channels > 1:  # the flows' losses give the weights no gradient
-        loss = ChannelWeightLoss(loss, cfg.channel_weight_loss)
+        loss = ChannelWeightLoss(loss)
     flow_kwargs = {"layers": cfg.layers, "units": cfg.units, "bins": cfg.bins}
     flow, mapped = None, None
     if cfg.defensive > 0 or cfg.vegas_share > 0:

@@ -50,7 +50,6 @@ class NISConfig:
             the stratified variance (:class:`~caloforge.integrate.channels.ChannelWeightLoss`;
             the flows' KL and Rényi losses give it no gradient, so before issue 31 the
             "learned" weights stayed the prior and only the random streams moved).
-        channel_weight_loss: Factor of the stratified variance that trains the weights.
         channel_weight_lr: Learning rate of the channel-weight network over the flows'.
         channel_weight_share: Share of the training steps during which the weights learn;
             then they are frozen (``madnis``' ``freeze_cwnet_iteration``) and the flows
@@ -99,7 +98,6 @@ class NISConfig:
     units: int = 64
     bins: int = 32
     learned_weights: bool = False
-    channel_weight_loss: float = 1.0
     channel_weight_lr: float = 0.1
     channel_weight_share: float = 0.5
     channel_allocation: str = "variance"
