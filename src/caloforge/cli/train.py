@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,8 @@ TRAIN_EPILOG = """examples:
   caloforge train --data calogan.h5 -o runs/flow1 --preset flow1 --members 5
       (an ensemble: runs/flow1/member-0 ... member-4, seeds seed ... seed+4,
        for 'caloforge calibrate FILE --run runs/flow1')
+  torchrun --nproc-per-node 4 -m caloforge.cli.main train --data ds1.h5 -o runs/ddp --ddp
+      (data-parallel on 4 GPUs, or 4 CPU processes; docs/ddp.md)
 
 The same command again resumes an interrupted run: finished stages are kept, the running stage
 continues from its last checkpoint (--force starts afresh). 'caloforge models' lists families,
@@ -71,6 +75,9 @@ def _training_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--geometry", help="geometry of --data (default: from the file)")
     p.add_argument("--stream", action="store_true",
                    help="stream the data from disk (default: when they exceed 2 GB)")
+    p.add_argument("--ddp", action="store_true",
+                   help="data-parallel training over the processes torchrun starts (gloo on "
+                   "CPU, NCCL on GPUs); --batch-size is the global batch")
     add_seed(p, "seed of split, shuffling, noise and initialisation (default: the preset's, 0)",
              None)
     add_device(p, None)
@@ -163,6 +170,21 @@ def _announce_resume(out: str | Path, force: bool) -> None:
         log.info("resuming the run in %s (finished stages are kept)", out)
 
 
+@contextmanager
+def _ranks(args: argparse.Namespace) -> Iterator[bool]:
+    """With ``--ddp``, join torchrun's process group for the command (only rank 0 reports);
+    yields whether this process reports."""
+    if not args.ddp:
+        yield True
+        return
+    from caloforge.train.distributed import session
+
+    with session(args.device) as world:
+        if not world.main:
+            log.setLevel(logging.WARNING)
+        yield world.main
+
+
 def run_train(args: argparse.Namespace) -> int:
     """Train (one run, or ``--members`` runs with consecutive seeds); a summary each."""
     from caloforge.train.runner import train_run
@@ -172,15 +194,19 @@ def run_train(args: argparse.Namespace) -> int:
     outs = ([args.out] if args.members == 1 else
             [str(Path(args.out) / f"member-{k}") for k in range(args.members)])
     stages = args.stages.split(",") if args.stages else None
-    for k, out in enumerate(outs):
-        _announce_resume(out, args.force)
-        seed = args.seed if args.members == 1 else (args.seed or 0) + k
-        run, reports = train_run(args.model, args.data, out, preset=args.preset,
-                                 overrides=_nested(args.set), train=_train_overrides(args, seed),
-                                 stages=stages, geometry=args.geometry,
-                                 max_showers=args.max_showers, force=args.force,
-                                 progress=not args.no_progress, stream=args.stream or None)
-        _report(out, reports, run)
+    with _ranks(args) as main:
+        for k, out in enumerate(outs):
+            if main:
+                _announce_resume(out, args.force)
+            seed = args.seed if args.members == 1 else (args.seed or 0) + k
+            run, reports = train_run(args.model, args.data, out, preset=args.preset,
+                                     overrides=_nested(args.set),
+                                     train=_train_overrides(args, seed), stages=stages,
+                                     geometry=args.geometry, max_showers=args.max_showers,
+                                     force=args.force, progress=not args.no_progress,
+                                     stream=args.stream or None)
+            if main:
+                _report(out, reports, run)
     return 0
 
 
@@ -193,21 +219,27 @@ def run_distill(args: argparse.Namespace) -> int:
     if "student" not in stored.get("stages", []):
         raise InputError(f"run '{args.run}' ({stored.get('family')}) has no 'student' stage",
                          "distil a caloflow run trained with a student in its recipe")
-    target = args.run
-    if args.out and Path(args.out).resolve() != Path(args.run).resolve():
-        target = fork_run(args.run, args.out, ["teacher"], force=args.force)
     data = args.data or stored["data"]["path"]
     if not Path(data).is_file():
         raise InputError(f"the run's training file '{data}' is gone", "pass --data FILE")
     over = _train_overrides(args, args.seed)
     train = {"student": {**over["*"], **over.get("student", {})}}
-    if args.beta is not None:
-        _distill_beta(target, args.beta)
-    _announce_resume(target, False)
-    run, reports = train_run(stored["family"], data, target, train=train, stages=["student"],
-                             geometry=args.geometry, progress=not args.no_progress,
-                             stream=args.stream or None)
-    _report(target, reports, run)
+    with _ranks(args) as main:
+        from caloforge.train.distributed import barrier, on_main
+
+        target = args.run
+        if args.out and Path(args.out).resolve() != Path(args.run).resolve():
+            target = on_main(fork_run, args.run, args.out, ["teacher"], force=args.force)
+        if args.beta is not None:
+            on_main(_distill_beta, target, args.beta)
+        barrier()  # the copied teacher and the stored beta are there for every rank
+        if main:
+            _announce_resume(target, False)
+        run, reports = train_run(stored["family"], data, target, train=train,
+                                 stages=["student"], geometry=args.geometry,
+                                 progress=not args.no_progress, stream=args.stream or None)
+        if main:
+            _report(target, reports, run)
     return 0
 
 

@@ -4,7 +4,8 @@ Commands use models only through these protocols:
 
 * :class:`ShowerGenerator` — ``sample(conditions, generator=...)`` -> voxels (MeV);
 * :class:`ShowerDensity` — ``log_prob(voxels, conditions)`` per shower (per MeV^V);
-* :class:`LayerDensity` — the density of a shower's layer energies (energy calibration).
+* :class:`LayerDensity` — the density of a shower's layer energies (energy calibration);
+* :class:`NoiseSampler` — sampling as a deterministic map of noise (export for Geant4).
 
 A family lacking a capability is refused with one line naming what is missing
 (:func:`require`). The training engine (:mod:`caloforge.train.engine`) needs a
@@ -23,9 +24,11 @@ import torch
 from torch import Tensor
 
 from caloforge.errors import InputError
+from caloforge.noise import BatchRows
 
-__all__ = ["CAPABILITIES", "Conditions", "LayerDensity", "OptimizerSpec", "ShowerDensity",
-           "ShowerGenerator", "StepContext", "TrainingModule", "TrainingPlan", "require"]
+__all__ = ["CAPABILITIES", "Conditions", "LayerDensity", "NoiseSampler", "OptimizerSpec",
+           "ShowerDensity", "ShowerGenerator", "StepContext", "TrainingModule", "TrainingPlan",
+           "require"]
 
 
 @dataclass(frozen=True)
@@ -109,9 +112,26 @@ class LayerDensity(Protocol):
                         generator: torch.Generator | None = None) -> Tensor: ...
 
 
+@runtime_checkable
+class NoiseSampler(Protocol):
+    """A generator whose sampling is a deterministic map of Gaussian noise: what
+    :mod:`caloforge.deploy` exports as one graph (noise and conditions in, voxels out).
+    ``sample(c, generator=g)`` must equal ``sample_from_noise(draw_noise(len(c),
+    generator=g), c)``."""
+
+    @property
+    def latent_features(self) -> int: ...
+
+    def draw_noise(self, n: int, *, generator: torch.Generator,
+                   device: torch.device | None = None) -> Tensor: ...
+
+    def sample_from_noise(self, noise: Tensor, conditions: Conditions) -> Tensor: ...
+
+
 #: Capability name -> (protocol, what a command wants it for).
 CAPABILITIES: dict[str, type] = {"sample": ShowerGenerator, "log_prob": ShowerDensity,
-                                 "log_prob_layers": LayerDensity}
+                                 "log_prob_layers": LayerDensity,
+                                 "sample_from_noise": NoiseSampler}
 
 
 def require(model: object, capability: str, what: str, name: str = "this model") -> None:
@@ -159,7 +179,10 @@ class StepContext:
         step: Optimiser steps done before this one (0-based, over all epochs).
         epoch: Current epoch (0-based).
         generator: The only source of noise a step may use (dequantisation, latent draws);
-            its state is checkpointed, so a resumed run draws the same numbers.
+            its state is checkpointed, so a resumed run draws the same numbers. Draw noise
+            with a batch dimension through :func:`caloforge.noise.batch_noise`: in
+            data-parallel training each rank then gives a shower the numbers one process
+            would (see :attr:`rows`).
         device: Where the batch lives.
         optimize: ``optimize(name, loss)``: zero the named optimizer's gradients, backpropagate
             ``loss``, clip, step it and its scheduler. Modules with several optimizers (GANs)
@@ -172,6 +195,12 @@ class StepContext:
     generator: torch.Generator
     device: torch.device
     optimize: Callable[[str, Tensor], None] = field(repr=False)
+
+    @property
+    def rows(self) -> BatchRows | None:
+        """This rank's rows of the global batch in data-parallel training (None: the whole
+        batch is here)."""
+        return getattr(self.generator, "rows", None)
 
 
 @runtime_checkable

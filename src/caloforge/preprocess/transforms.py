@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from caloforge.noise import batch_noise
+
 __all__ = ["dequantize", "expand_layers", "expit", "layer_sums", "logit"]
 
 
@@ -35,11 +37,15 @@ def expit(y: Tensor, alpha: float) -> Tensor:
         >>> torch.allclose(expit(logit(v, 1e-6)[0], 1e-6), v, atol=1e-6)
         True
     """
-    return ((torch.sigmoid(y) - alpha) / (1.0 - 2.0 * alpha)).clamp(0.0, 1.0)
+    # 1 / (1 + exp(-y)) keeps its relative precision down to ~alpha in every runtime
+    # (ONNX Runtime's Sigmoid does not: at y = -14 it is off by 5 %, and the share of a layer
+    # with sigmoid(y) ~ alpha is their difference)
+    return ((1.0 / (1.0 + torch.exp(-y)) - alpha) / (1.0 - 2.0 * alpha)).clamp(0.0, 1.0)
 
 
 def dequantize(voxels: Tensor, width: float, generator: torch.Generator | None = None) -> Tensor:
-    """Add ``U(0, width)`` noise (MeV) to every voxel, drawn from ``generator``.
+    """Add ``U(0, width)`` noise (MeV) to every voxel, drawn from ``generator`` per row of the
+    global batch (:func:`caloforge.noise.batch_noise`: the same numbers on any number of ranks).
 
     Example:
         >>> g = torch.Generator().manual_seed(0)
@@ -47,7 +53,7 @@ def dequantize(voxels: Tensor, width: float, generator: torch.Generator | None =
         >>> bool(((out >= 0) & (out < 1e-3)).all())
         True
     """
-    noise = torch.rand(voxels.shape, generator=generator, device=voxels.device)
+    noise = batch_noise(torch.rand, voxels.shape, generator, device=voxels.device)
     return voxels + width * noise.to(voxels.dtype)
 
 

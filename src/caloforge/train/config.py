@@ -42,6 +42,9 @@ class TrainConfig:
         threads: Torch CPU threads for this stage (None = torch's default), restored after.
         ema_decay: Keep exponential moving averages of the weights with this decay per step
             (0 = off); validation and ``best.pt`` then use the averages.
+        dtype: ``float32``: modules as built (float32 networks); ``float64``: the module's
+            floating parameters and buffers and the batches' floating tensors in float64
+            (exact comparisons, e.g. of data-parallel and single-process training).
     """
 
     epochs: int = 100
@@ -65,6 +68,7 @@ class TrainConfig:
     device: str = "auto"
     threads: int | None = None
     ema_decay: float = 0.0
+    dtype: Literal["float32", "float64"] = "float32"
 
     def validate(self) -> TrainConfig:
         """Check values; raise :class:`InputError` with the fix."""
@@ -81,6 +85,9 @@ class TrainConfig:
                 raise InputError("time budgets must be > 0", "use e.g. --time-budget 60m")
         if not 0.0 <= self.ema_decay < 1.0:
             raise InputError(f"ema_decay {self.ema_decay} must lie in [0, 1)", "use e.g. 0.999")
+        if self.dtype not in ("float32", "float64"):
+            raise InputError(f"dtype '{self.dtype}' is not float32 or float64",
+                             "use float32 (default) or float64")
         return self
 
 

@@ -15,7 +15,9 @@ optimizes ``loss`` with AdamW and the stage's schedule. A stage directory receiv
 Killing the process loses at most ``checkpoint_every_s`` of work: calling :func:`fit` again on
 the same directory continues from the last checkpoint with every optimizer, scheduler, EMA and
 random-generator state restored, so the result equals an uninterrupted run. Thread counts are
-set for the call and restored.
+set for the call and restored. Inside a ``torch.distributed`` process group (``caloforge train
+--ddp`` under torchrun) the loop is data-parallel (:mod:`caloforge.train.distributed`): each
+rank computes its slice of every batch, gradients are summed over the ranks, rank 0 writes.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from caloforge.models.base import OptimizerSpec, StepContext, TrainingPlan
-from caloforge.seeds import derive, noise_seed, torch_generator
+from caloforge.seeds import derive, noise_seed
 from caloforge.threads import torch_threads
+from caloforge.train import distributed
 from caloforge.train.checkpoint import EMA, atomic_save, write_metrics
 from caloforge.train.config import TrainConfig
 from caloforge.train.optim import default_optimizers
@@ -41,6 +44,8 @@ from caloforge.train.sources import ShowerSource, TensorSource
 __all__ = ["TrainResult", "fit", "resolve_device"]
 
 Batch = dict[str, Tensor]
+#: ``TrainConfig.dtype`` -> the dtype modules and batches are cast to (None: as built).
+DTYPES: dict[str, torch.dtype | None] = {"float32": None, "float64": torch.float64}
 
 
 @dataclass
@@ -92,23 +97,35 @@ class _Loop:
         self.ckpt_dir = run_dir / "checkpoints"
         self.steps_per_epoch = math.ceil(source.n_train / config.batch_size)
         self.t_start = time.perf_counter()
+        self.state: dict[str, Any] = {"epoch": 0, "step": 0, "global_step": 0,
+                                      "best_val": math.inf, "best_epoch": 0, "bad_epochs": 0,
+                                      "elapsed": 0.0, "history": [], "sums": {}}
+        self.world = distributed.world()
         plan = TrainingPlan(config, self.steps_per_epoch, self.budget_fraction)
         configure = getattr(model, "configure_optimizers", None)
         self.optimizers: dict[str, OptimizerSpec] = (
             configure(plan) if configure else default_optimizers(model, plan))
         self.ema = EMA(model, config.ema_decay) if config.ema_decay > 0 else None
-        self.generator = torch_generator(noise_seed(config.seed, 0))
+        self.dp = distributed.DataParallel(self.world, split=bool(self.optimizers))
+        self.dp.check_batch_size(config.batch_size)
+        self.generator = self.dp.generator(noise_seed(config.seed, 0))
         self.manual = False
-        self.state: dict[str, Any] = {"epoch": 0, "step": 0, "global_step": 0,
-                                      "best_val": math.inf, "best_epoch": 0, "bad_epochs": 0,
-                                      "elapsed": 0.0, "history": [], "sums": {}}
 
     def budget_fraction(self) -> float:
         budget = self.config.schedule_budget_s or self.config.time_budget_s
+        if self.world.parallel:  # rank 0's clock, the same on every rank
+            return self.state["elapsed"] / budget if budget else 0.0
         return (time.perf_counter() - self.t_start) / budget if budget else 0.0
+
+    def to_device(self, batch: Batch) -> Batch:
+        dtype = DTYPES[self.config.dtype]
+        return {k: v.to(self.device, dtype if dtype and v.is_floating_point() else None,
+                        non_blocking=True) for k, v in batch.items()}
 
     # -- checkpoints ----------------------------------------------------------------------
     def save(self) -> None:
+        if not self.dp.main:
+            return
         specs = self.optimizers.items()
         atomic_save({"model": self.model.state_dict(),
                      "optimizers": {k: s.optimizer.state_dict() for k, s in specs},
@@ -132,6 +149,8 @@ class _Loop:
 
     def save_weights(self, name: str, **extra: Any) -> None:
         """The module's weights (EMA averages when kept) to ``checkpoints/<name>.pt``."""
+        if not self.dp.main:
+            return
         if self.ema:
             self.ema.swap()
         atomic_save({"model": self.model.state_dict(), **extra}, self.ckpt_dir / f"{name}.pt")
@@ -148,9 +167,10 @@ class _Loop:
         self.manual = True
         spec.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        params = [p for g in spec.optimizer.param_groups for p in g["params"]]
+        self.dp.reduce_gradients(params)
         clip = self.config.grad_clip if spec.clip is None else spec.clip
         if clip > 0:
-            params = [p for g in spec.optimizer.param_groups for p in g["params"]]
             nn.utils.clip_grad_norm_(params, clip)
         spec.optimizer.step()
         if spec.scheduler is not None:
@@ -158,6 +178,7 @@ class _Loop:
 
     def train_step(self, batch: Batch, epoch: int) -> dict[str, float]:
         self.manual = False
+        batch = self.dp.split(batch, self.generator)
         ctx = StepContext(self.state["global_step"], epoch, self.generator, self.device,
                           self.optimize)
         out = self.model.training_step(batch, ctx)
@@ -178,19 +199,21 @@ class _Loop:
         if self.ema:
             self.ema.swap()
         self.model.eval()
-        gen = torch_generator(derive(self.config.seed, "validation"))
+        gen = self.dp.generator(derive(self.config.seed, "validation"))
         sums: dict[str, float] = {}
         count = 0
         with torch.no_grad():
             size = self.config.val_batch_size or max(self.config.batch_size, 1024)
             for batch in self.source.val_batches(size):
-                batch = {k: v.to(self.device) for k, v in batch.items()}
+                batch = self.dp.split(self.to_device(batch), gen)
+                n = self.dp.share.n if self.dp.active else len(next(iter(batch.values())))
                 ctx = StepContext(self.state["global_step"], self.state["epoch"], gen,
                                   self.device, self.optimize)
-                n = len(next(iter(batch.values())))
                 for k, v in step(batch, ctx).items():
                     sums[k] = sums.get(k, 0.0) + float(v) * n
                 count += n
+        sums, _ = self.dp.sum_values(sums)
+        count = round(self.dp.sum_values({"n": float(count)})[0]["n"])
         self.model.train()
         if self.ema:
             self.ema.swap()
@@ -199,7 +222,8 @@ class _Loop:
     def end_epoch(self, epoch: int) -> bool:
         """Validate, log, keep the best weights; True when training should stop early."""
         val = self.validate()
-        self.state["elapsed"] = time.perf_counter() - self.t_start
+        _, self.state["elapsed"] = self.dp.sum_values({}, elapsed=time.perf_counter()
+                                                      - self.t_start)
         row: dict[str, float] = {"epoch": epoch + 1}
         row.update({f"train_{k}": s / max(c, 1) for k, (s, c) in self.state["sums"].items()})
         row.update({f"val_{k}": v for k, v in val.items()})
@@ -216,34 +240,37 @@ class _Loop:
             self.save_weights("best", epoch=epoch + 1, val_loss=score)
         else:
             self.state["bad_epochs"] += 1
-        write_metrics(self.dir, self.state["history"])
-        losses = " ".join(f"{k} {v:.6g}" for k, v in row.items() if k not in ("epoch", "seconds"))
-        with open(self.dir / "train.log", "a") as log:
-            log.write(f"epoch {epoch + 1}: {losses} time {row['seconds']:.1f} s\n")
+        if self.dp.main:
+            write_metrics(self.dir, self.state["history"])
+            losses = " ".join(f"{k} {v:.6g}" for k, v in row.items()
+                              if k not in ("epoch", "seconds"))
+            with open(self.dir / "train.log", "a") as log:
+                log.write(f"epoch {epoch + 1}: {losses} time {row['seconds']:.1f} s\n")
         return bool(self.config.patience and self.state["bad_epochs"] >= self.config.patience)
 
     # -- the loop -------------------------------------------------------------------------
     def run(self, progress: bool) -> str:
         cfg, state = self.config, self.state
-        budget = cfg.time_budget_s
+        budget, show = cfg.time_budget_s, progress and self.dp.main
         bar = (tqdm(total=round(budget), initial=min(round(state["elapsed"]), round(budget)),
-                    unit="s", desc="training", disable=not progress) if budget else
+                    unit="s", desc="training", disable=not show) if budget else
                tqdm(total=cfg.epochs * self.steps_per_epoch, unit="step", desc="training",
                     initial=state["epoch"] * self.steps_per_epoch + state["step"],
-                    disable=not progress))
+                    disable=not show))
         stopped, t_ckpt = "epochs", time.perf_counter()
         while state["epoch"] < cfg.epochs and stopped == "epochs":
             epoch = state["epoch"]
             if state["step"] == 0:
                 self.generator.manual_seed(noise_seed(cfg.seed, epoch))
             for batch in self.source.train_batches(epoch, cfg.batch_size, state["step"]):
-                batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
-                for k, v in self.train_step(batch, epoch).items():
+                values, state["elapsed"] = self.dp.sum_values(
+                    self.train_step(self.to_device(batch), epoch), self.dp.share.weight,
+                    time.perf_counter() - self.t_start)
+                for k, v in values.items():
                     s, c = state["sums"].get(k, (0.0, 0))
                     state["sums"][k] = (s + v, c + 1)
                 state["step"] += 1
                 state["global_step"] += 1
-                state["elapsed"] = time.perf_counter() - self.t_start
                 bar.update(round(min(state["elapsed"], budget)) - bar.n if budget else 1)
                 self.snapshots()
                 if time.perf_counter() - t_ckpt >= cfg.checkpoint_every_s:
@@ -275,9 +302,11 @@ class _Loop:
         if stopped is not None:
             state.update(finished=True, stopped=stopped)
             self.save()
-            with open(self.dir / "train.log", "a") as log:
-                log.write(f"stopped: {stopped}; best epoch {state['best_epoch']} "
-                          f"(validation loss {state['best_val']:.6g})\n")
+            if self.dp.main:
+                with open(self.dir / "train.log", "a") as log:
+                    log.write(f"stopped: {stopped}; best epoch {state['best_epoch']} "
+                              f"(validation loss {state['best_val']:.6g})\n")
+        distributed.barrier()  # rank 0 has written best.pt
         best = self.ckpt_dir / "best.pt"
         if best.is_file():
             weights = torch.load(best, map_location=self.device, weights_only=False)["model"]
@@ -287,8 +316,9 @@ class _Loop:
                              stopped=state.get("stopped", "epochs"),
                              train_seconds=round(state["elapsed"], 2),
                              steps=state["global_step"], history=state["history"])
-        write_metrics(self.dir, state["history"],
-                      {k: v for k, v in result.to_json().items() if k != "history"})
+        if self.dp.main:
+            write_metrics(self.dir, state["history"],
+                          {k: v for k, v in result.to_json().items() if k != "history"})
         return result
 
 
@@ -327,17 +357,20 @@ def fit(model: nn.Module, data: Batch | ShowerSource, config: TrainConfig, run_d
     config.validate()
     run_dir = Path(run_dir)
     (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-    device = resolve_device(config.device)
+    device = distributed.rank_device(resolve_device(config.device))
     source = data if isinstance(data, ShowerSource) else TensorSource(
         data, config.val_fraction, config.seed)
     if device.type == "cuda" and isinstance(source, TensorSource):
         source.to(device)
     with torch_threads(config.threads):
-        model.to(device).train()
+        model.to(device, DTYPES[config.dtype]).train()
+        distributed.broadcast_module(model)
         loop = _Loop(model, source, config, run_dir, device)
         last = loop.ckpt_dir / "last.pt"
+        distributed.barrier()  # rank 0 has written last.pt (a failed call in this process)
         if resume and last.is_file():
             loop.restore(torch.load(last, map_location=device, weights_only=False))
-            if loop.state.get("finished"):
-                return loop.finish()
+        distributed.barrier()  # every rank has read it before rank 0 writes it again
+        if loop.state.get("finished"):
+            return loop.finish()
         return loop.finish(loop.run(progress))

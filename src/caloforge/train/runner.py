@@ -2,6 +2,8 @@
 
 ``caloforge train --model NAME`` calls :func:`train_run`. A killed run continues from the last
 finished stage and, within the running stage, from its last checkpoint (the same command again).
+In data-parallel training (:mod:`caloforge.train.distributed`) every rank runs this and rank 0
+writes the run directory.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from caloforge.errors import InputError
 from caloforge.models.family import Family, SetupData, Stage
 from caloforge.models.registry import get_family, load_recipe
 from caloforge.seeds import seeded_init
+from caloforge.train import distributed
 from caloforge.train.checkpoint import atomic_save
 from caloforge.train.config import TrainConfig
 from caloforge.train.engine import TrainResult, fit
@@ -128,7 +131,8 @@ def train_run(family: str | Family, data: str | Path, out: str | Path, *,
         The run and one :class:`StageReport` per stage.
     """
     fam = get_family(family) if isinstance(family, str) else family
-    path, resume = prepare_run_dir(out, fam.name, force)
+    path, resume = distributed.on_main(prepare_run_dir, out, fam.name, force)
+    main = distributed.world().main
     if resume and max_showers is None:
         max_showers = read_run_config(path)["data"]["n"]
     try:
@@ -145,13 +149,15 @@ def train_run(family: str | Family, data: str | Path, out: str | Path, *,
             all_stages = fam.stages(recipe)  # rebuilt on the fitted recipe
             _apply_overrides(all_stages, train or {})
     except BaseException:
-        if not resume:  # a refused new run leaves no directory behind
+        if not resume and main:  # a refused new run leaves no directory behind
             shutil.rmtree(path, ignore_errors=True)
         raise
     data_record = read_run_config(path)["data"] if resume else summary.to_json()
-    write_run_config(path, {"family": fam.name, "geometry": geo.name, "data": data_record,
-                            "recipe": to_dict(recipe), "stages": [s.name for s in all_stages]})
+    if main:
+        write_run_config(path, {"family": fam.name, "geometry": geo.name, "data": data_record,
+                                "recipe": to_dict(recipe), "stages": [s.name for s in all_stages]})
     status = read_status(path)
+    distributed.barrier()  # every rank has read the status before rank 0 writes it
     wanted = list(stages) if stages else [s.name for s in all_stages]
     unknown = set(wanted) - {s.name for s in all_stages}
     if unknown:
@@ -178,7 +184,8 @@ def train_run(family: str | Family, data: str | Path, out: str | Path, *,
         earlier = Run(path).model if k else None
         status[stage.name] = {"status": "running", "data": data_key,
                               "started": time.strftime("%Y-%m-%d %H:%M:%S")}
-        write_status(path, status)
+        if main:
+            write_status(path, status)
         with seeded_init(stage.train.seed):
             module = stage.build({s.name: earlier(s.name) for s in all_stages[:k]}
                                  if earlier else {})
@@ -186,7 +193,8 @@ def train_run(family: str | Family, data: str | Path, out: str | Path, *,
         result = fit(module, showers.source(stage.train), stage.train, stage_dir(path, stage.name),
                      progress=progress, resume=True)
         kept = stage.keep(module)
-        atomic_save(kept.state_dict(), stage_dir(path, stage.name) / MODEL)
+        if main:
+            atomic_save(kept.state_dict(), stage_dir(path, stage.name) / MODEL)
         prefix = next(f"{name}." if name else "" for name, m in module.named_modules()
                       if m is kept)  # where the kept weights sit in the engine's checkpoints
         status[stage.name] = {"status": "done", "data": data_key, "weights_prefix": prefix,
@@ -194,7 +202,9 @@ def train_run(family: str | Family, data: str | Path, out: str | Path, *,
                               "best_epoch": result.best_epoch,
                               "best_val_loss": result.best_val_loss, "stopped": result.stopped,
                               "train_minutes": round(result.train_seconds / 60, 3)}
-        write_status(path, status)
+        if main:
+            write_status(path, status)
+        distributed.barrier()  # the next stage reads this one's kept model
         reports.append(StageReport(stage.name, result))
     return Run(path), reports
 

@@ -23,6 +23,7 @@ from torch import Tensor, nn
 from caloforge.models.base import StepContext
 from caloforge.models.caloflow.model import CaloFlow, CaloFlowConfig
 from caloforge.models.flows import FlowSpec
+from caloforge.noise import batch_noise
 
 __all__ = ["DistillConfig", "Distiller"]
 
@@ -126,7 +127,7 @@ class Distiller(nn.Module):
                 loss_x = loss_x + self.config.guided_weight * (guided - states[k]).square().mean()
         loss_x = loss_x + (h - x).square().mean()
         # z-path: student z -> x', teacher back to z
-        z = torch.randn(x.shape, generator=ctx.generator, device=x.device, dtype=x.dtype)
+        z = batch_noise(torch.randn, x.shape, ctx.generator, device=x.device, dtype=x.dtype)
         s_states = [z]
         for block in reversed(s_blocks):
             s_states.append(block.inv(s_states[-1]))
@@ -142,7 +143,7 @@ class Distiller(nn.Module):
         """Monte-Carlo ``KL(student || teacher)`` per feature on the batch's conditions."""
         y, c = self._conditions(batch, ctx.generator)
         student = self.student.flow2(c)
-        z = torch.randn(y.shape, generator=ctx.generator, device=y.device, dtype=y.dtype)
+        z = batch_noise(torch.randn, y.shape, ctx.generator, device=y.device, dtype=y.dtype)
         x, ladj = student.transform.inv.call_and_ladj(z)
         log_q = student.base.log_prob(z) - ladj
         log_p = self.teacher.flow2(c).log_prob(x)
