@@ -1,7 +1,8 @@
 """The flags every command spells the same way (``docs/cli.md``), and the help formatter.
 
 ``-o/--out``, ``--seed``, ``--device``, ``--threads``, ``--force``,
-``--no-progress``; ``-v/--verbose`` and ``-q/--quiet`` are accepted before or after the command.
+``--no-progress``, the sharding flags ``--dask``, ``--shards``, ``--merge``; ``-v/--verbose``
+and ``-q/--quiet`` are accepted before or after the command.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import re
 import shutil
 import textwrap
 
-__all__ = ["HELP_WIDTH", "HelpFormatter", "add_device", "add_force", "add_global",
-           "add_out", "add_progress", "add_seed", "add_threads"]
+__all__ = ["HELP_WIDTH", "HelpFormatter", "add_dask", "add_device", "add_force", "add_global",
+           "add_out", "add_progress", "add_seed", "add_threads", "check_dask"]
 
 #: Help text is wrapped to the terminal, at most this many columns.
 HELP_WIDTH = 100
@@ -83,3 +84,34 @@ def add_force(p: argparse.ArgumentParser, what: str = "an existing output") -> N
 def add_progress(p: argparse.ArgumentParser) -> None:
     """``--no-progress``."""
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def add_dask(p: argparse.ArgumentParser, workers: bool = True) -> None:
+    """``--dask``, ``--shards``, ``--merge`` and (where the command has none) ``--workers``:
+    a run in shards on a Dask cluster (:mod:`caloforge.scale`)."""
+    g = p.add_argument_group("dask", "split the run into shards computed on a Dask cluster "
+                             "(pip install 'caloforge[dask]'; docs/scale.md)")
+    g.add_argument("--dask", metavar="ADDRESS", help="local (a LocalCluster of processes on "
+                   "this machine), a scheduler's address (tcp://host:8786) or its "
+                   "--scheduler-file (.json)")
+    g.add_argument("--shards", type=int, metavar="K", help="shards, one file each in "
+                   "OUT.shards/ (default: 16, at most one per chunk)")
+    if workers:
+        g.add_argument("--workers", type=int, help="worker processes of --dask local "
+                       "(default: the CPU count)")
+    g.add_argument("--merge", action="store_true", help="write OUT as one plain file and "
+                   "remove the shards (default: OUT is a virtual dataset over them)")
+
+
+def check_dask(args: argparse.Namespace, workers: bool = True) -> None:
+    """Refuse the flags of :func:`add_dask` without ``--dask`` (``workers``: and
+    ``--workers``)."""
+    from caloforge.errors import InputError
+
+    given = [flag for flag, value in (("--shards", args.shards is not None),
+                                      ("--merge", args.merge),
+                                      ("--workers", workers and args.workers is not None))
+             if value]
+    if given and not args.dask:
+        raise InputError(f"{' and '.join(given)} belong{'s' * (len(given) == 1)} to --dask",
+                         "add --dask local (or a scheduler's address), or drop them")

@@ -7,7 +7,16 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from caloforge.cli._flags import add_device, add_force, add_out, add_progress, add_seed, add_threads
+from caloforge.cli._flags import (
+    add_dask,
+    add_device,
+    add_force,
+    add_out,
+    add_progress,
+    add_seed,
+    add_threads,
+    check_dask,
+)
 from caloforge.errors import InputError
 from caloforge.simulate.config import SpectrumConfig, load_config
 
@@ -23,6 +32,8 @@ GEN_EPILOG = """examples:
   caloforge generate --run runs/ds1 --energies reference.h5 -o gen.h5 --force
   caloforge generate --run runs/ds1 --stage teacher -n 1000 --spectrum log-uniform:1000:100000 \\
       -o gen.h5
+  caloforge generate --run runs/ds1 -n 1000000 -o gen.h5 --dask local --shards 20
+      # shards on a LocalCluster (docs/scale.md); the same command resumes
 
 spectra: preset (the geometry's simulation preset), log-uniform:EMIN:EMAX, uniform:EMIN:EMAX,
 fixed:E, discrete:E1,E2,... (MeV)
@@ -55,6 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_threads(p)
     add_force(p)
     add_progress(p)
+    add_dask(p)
     p.set_defaults(func=run_generate)
 
     q = sub.add_parser(
@@ -136,14 +148,32 @@ def run_generate(args: argparse.Namespace) -> int:
     from caloforge.generation import generate
     from caloforge.train.run import Run
 
-    check_writable(args.out, args.force)
+    check_dask(args)
+    if not args.dask:  # a sharded run may complete an existing output of its own
+        check_writable(args.out, args.force)
     run = Run.load(args.run, device=args.device, stage=args.stage)
     energies, theta = _inputs(run, args)
+    if args.dask:
+        return _generate_sharded(run, energies, theta, args)
     res = generate(run, energies, args.out, theta=theta, seed=args.seed,
                    batch_size=args.batch_size, force=args.force, progress=not args.no_progress,
                    threads=args.threads)
     print(f"generated {res.n} showers ({run.geometry.name}, {res.run}) to {res.path} in "
           f"{res.seconds:.1f} s ({res.ms_per_shower:.3f} ms/shower, batch {res.batch_size})")
+    return 0
+
+
+def _generate_sharded(run: Run, energies: np.ndarray, theta: np.ndarray | None,
+                      args: argparse.Namespace) -> int:
+    from caloforge.scale import generate_sharded
+
+    res = generate_sharded(run, energies, args.out, cluster=args.dask, workers=args.workers,
+                           shards=args.shards, theta=theta, seed=args.seed,
+                           batch_size=args.batch_size, threads=args.threads,
+                           device=args.device, force=args.force, merge=args.merge,
+                           progress=not args.no_progress)
+    print(f"generated {res.n} showers ({run.geometry.name}, {run.name}) to {res.path} in "
+          f"{res.seconds:.1f} s ({res.n / res.seconds:.3g}/s; {res.summary()})")
     return 0
 
 

@@ -6,7 +6,7 @@ import argparse
 import time
 from typing import TYPE_CHECKING, Any
 
-from caloforge.cli._flags import add_force, add_out, add_progress
+from caloforge.cli._flags import add_dask, add_force, add_out, add_progress, check_dask
 from caloforge.simulate.config import list_presets
 
 if TYPE_CHECKING:
@@ -27,6 +27,8 @@ EPILOG = """examples:
   caloforge simulate --engine geant4 --geometry calogan --particle positron -n 200 -o g4.h5
   caloforge simulate --engine geant4 --geometry ds2 --energy 10000 -n 2000 --workers 2 \\
       -o ds2_g4.h5            # killed? the same command with --resume completes it
+  caloforge simulate --geometry ds1-photons -n 1000000 --dask local --shards 20 -o ds1.h5
+      # shards on a LocalCluster (docs/scale.md); killed? the same command completes it
 """
 
 
@@ -61,13 +63,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     g4 = p.add_argument_group("geant4 engine")
     g4.add_argument("--engine", choices=ENGINES, default="fast",
                     help="fast (parametrised, default) or geant4 (real Geant4 showers)")
-    g4.add_argument("--workers", type=int, default=1,
-                    help="Geant4 worker processes, one Geant4 each (default: 1)")
+    g4.add_argument("--workers", type=int,
+                    help="Geant4 worker processes, one Geant4 each (default: 1); with --dask "
+                    "local: its worker processes (default: the CPU count)")
     g4.add_argument("--cut-mm", type=float, help="Geant4 production cut in mm (default: 0.7)")
     g4.add_argument("--resume", action="store_true",
                     help="complete an interrupted Geant4 run of the same command")
     add_force(p)
     add_progress(p)
+    add_dask(p, workers=False)
     p.set_defaults(func=run)
 
 
@@ -113,7 +117,8 @@ def _geant4(args: argparse.Namespace, cfg: SimulationConfig, energies: np.ndarra
     if args.signal:
         raise InputError("--signal is not available with --engine geant4",
                          "drop --engine geant4 (the fast engine simulates chi -> gamma gamma)")
-    result = simulate_geant4(cfg, args.out, energies=energies, workers=args.workers,
+    workers = 1 if args.workers is None else args.workers
+    result = simulate_geant4(cfg, args.out, energies=energies, workers=workers,
                              cut_mm=DEFAULT_CUT_MM if args.cut_mm is None else args.cut_mm,
                              force=args.force,
                              resume=args.resume, progress=not args.no_progress)
@@ -125,6 +130,26 @@ def _geant4(args: argparse.Namespace, cfg: SimulationConfig, energies: np.ndarra
     return 0
 
 
+def _sharded(args: argparse.Namespace, cfg: SimulationConfig, energies: np.ndarray | None
+             ) -> int:
+    from caloforge.errors import InputError
+    from caloforge.scale import simulate_sharded
+
+    if args.signal:
+        raise InputError("--signal is not available with --dask",
+                         "drop --dask (chi -> gamma gamma files are simulated in one process)")
+    if args.engine == "fast" and args.cut_mm is not None:
+        raise InputError("--cut-mm belongs to --engine geant4", "add --engine geant4, or drop it")
+    res = simulate_sharded(cfg, args.out, energies=energies, engine=args.engine,
+                           cut_mm=args.cut_mm, cluster=args.dask, workers=args.workers,
+                           shards=args.shards, force=args.force, merge=args.merge,
+                           progress=not args.no_progress)
+    print(f"wrote {res.n} {cfg.particle} showers ({cfg.geometry}, seed {cfg.seed}, "
+          f"{args.engine} engine) to {res.path} in {res.seconds:.1f} s "
+          f"({res.n / res.seconds:.3g}/s; {res.summary()})")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Simulate and write; print one summary line."""
     from caloforge.errors import InputError
@@ -133,9 +158,12 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config, _overrides(args))
     energies = load_energies(args.energies) if args.energies else None
+    check_dask(args, workers=False)
+    if args.dask:
+        return _sharded(args, cfg, energies)
     if args.engine == "geant4":
         return _geant4(args, cfg, energies)
-    if args.resume or args.cut_mm is not None or args.workers != 1:
+    if args.resume or args.cut_mm is not None or args.workers is not None:
         raise InputError("--resume, --cut-mm and --workers belong to --engine geant4",
                          "add --engine geant4, or drop them (the fast engine needs none)")
     sim = ReferenceSimulator(cfg)

@@ -262,9 +262,14 @@ class ShowerFile:
                 keys = set(f.keys())
                 shapes = {k: f[k].shape for k in keys if isinstance(f[k], h5py.Dataset)}
                 raw_meta = f.attrs.get(META_ATTR)
+                missing = _missing_sources(f, self.path)
         except OSError:
             raise InputError(f"file '{self.path}' is not a readable HDF5 file (truncated or "
                              "corrupt?)", "re-create or re-download it") from None
+        if missing:  # HDF5 would read their rows as zeros
+            raise InputError(f"file '{self.path}' is a virtual dataset over {len(missing)} "
+                             f"missing file(s), e.g. '{missing[0]}'", "keep its shard folder "
+                             "next to it, or run the command that made it again")
         for key in (KEY_ENERGY, KEY_SHOWERS):
             if key not in shapes:
                 raise InputError(f"file '{self.path}' has no '{key}' dataset",
@@ -316,6 +321,18 @@ class ShowerFile:
             raise ValueError("chunk_size must be >= 1")
         for start in range(0, self.n, chunk_size):
             yield self.read(start, start + chunk_size)
+
+
+def _missing_sources(f: h5py.File, path: Path) -> list[str]:
+    """Source files of the virtual datasets in ``f`` that are not there (relative names are
+    found next to ``path``, as HDF5 does)."""
+    missing = set()
+    for key in f:
+        ds = f[key]
+        if isinstance(ds, h5py.Dataset) and ds.is_virtual:
+            missing |= {s.file_name for s in ds.virtual_sources() if s.file_name != "."
+                        and not (path.parent / s.file_name).is_file()}
+    return sorted(missing)
 
 
 def read_showers(path: str | Path, start: int = 0, stop: int | None = None) -> Showers:

@@ -97,7 +97,8 @@ def simulate_geant4(cfg: SimulationConfig, out: str | Path, *,
                     energies: np.ndarray | None = None, workers: int = 1,
                     cut_mm: float = DEFAULT_CUT_MM, force: bool = False, resume: bool = False,
                     progress: bool = True, geometry: LayeredGeometry | None = None,
-                    diagnostics: bool = False) -> Geant4Result:
+                    diagnostics: bool = False, chunks: range | None = None,
+                    metadata: dict[str, Any] | None = None) -> Geant4Result:
     """Simulate ``cfg`` with Geant4 into the CaloChallenge file ``out``.
 
     Arguments:
@@ -113,6 +114,9 @@ def simulate_geant4(cfg: SimulationConfig, out: str | Path, *,
         diagnostics: Also store, per shower, the deposit outside the read-out cells
             (``other_deposit``) and the energy leaving the world (``escaped_energy``), in MeV;
             slower (one Python call per track).
+        chunks: Simulate and write only these chunks: a shard of a larger run
+            (:mod:`caloforge.scale`), whose rows equal those chunks' rows of the whole file.
+        metadata: Extra entries of the file's ``caloforge`` attribute.
 
     Returns:
         A :class:`Geant4Result`.
@@ -135,10 +139,12 @@ def simulate_geant4(cfg: SimulationConfig, out: str | Path, *,
     check_writable(out, True)
     root = parts_dir(out)
     with run_lock(root):
-        done = open_parts(root, _manifest(cfg, geometry, energies, cut_mm, diagnostics),
-                          resume=resume, force=force)
+        manifest = _manifest(cfg, geometry, energies, cut_mm, diagnostics)
+        if chunks is not None:
+            manifest["chunks"] = [chunks.start, chunks.stop]
+        done = open_parts(root, manifest, resume=resume, force=force)
         run_id = claim(root)
-        tasks = list(_tasks(cfg, energies))
+        tasks = [t for t in _tasks(cfg, energies) if chunks is None or t.index in chunks]
         todo = [t for t in tasks if t.index not in done]
         t0, cpu = time.perf_counter(), [0.0]
         bar = tqdm(total=sum(len(t.energies) for t in tasks), unit="shower",
@@ -157,7 +163,7 @@ def simulate_geant4(cfg: SimulationConfig, out: str | Path, *,
         meta = {"geometry": geometry.name, "seed": cfg.seed, "producer": "caloforge.simulate",
                 "engine": "geant4", "particle": cfg.particle, "config": asdict(cfg),
                 "cut_mm": cut_mm, **_physics(root), "readout": cfg.readout.energy_scale,
-                "detector": geometry.description}
+                "detector": geometry.description, **(metadata or {})}
         n = sum(len(t.energies) for t in tasks)
         path = write_chunks(out, geometry.n_voxels,
                             _assemble(cfg, geometry, tasks, root, diagnostics), total=n,
