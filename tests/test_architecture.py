@@ -20,10 +20,12 @@ FORBIDDEN = {
     "data": {"models", "train", "simulate", "evaluate", "cli"},
     "preprocess": {"models", "train", "cli"},
     "integrate": {"models", "train", "simulate", "evaluate", "geometry", "applications", "cli"},
-    "models": {"cli", "evaluate", "applications", "generation"},
+    "models": {"cli", "evaluate", "applications", "generation", "deploy", "scale"},
     "train": {"cli", "evaluate", "applications"},
     "applications": {"cli"},
     "tune": {"models", "train", "applications", "cli"},
+    "deploy": {"cli", "evaluate", "applications", "integrate", "simulate", "scale"},
+    "scale": {"cli", "evaluate", "applications", "integrate"},
 }
 MAX_LINES = 400
 

@@ -56,7 +56,7 @@ class GenerationResult:
 def generate(run: Run | str | Path, conditions: Conditions | np.ndarray, out: str | Path, *,
              theta: np.ndarray | float | None = None, seed: int = 0, batch_size: int = 1_000,
              force: bool = False, progress: bool = False, threads: int | None = None,
-             device: str = "cpu") -> GenerationResult:
+             device: str = "cpu", backend: str = "torch") -> GenerationResult:
     """Generate showers for the given conditions into ``out``.
 
     Arguments:
@@ -70,6 +70,9 @@ def generate(run: Run | str | Path, conditions: Conditions | np.ndarray, out: st
         progress: Show a progress bar.
         threads: Torch CPU threads for this call (restored afterwards).
         device: Where to load the run when given as a path.
+        backend: ``torch`` (caloforge's sampler), ``onnxruntime`` or ``torchscript`` (the
+            run's sampler exported once to ``RUN/export/``, fed the same noise: the same
+            showers up to float rounding; :mod:`caloforge.deploy`).
 
     Raises:
         InputError: bad batch size, conditions, or a run that cannot sample.
@@ -86,11 +89,18 @@ def generate(run: Run | str | Path, conditions: Conditions | np.ndarray, out: st
         conditions = run.conditions(energies, theta, model)
     name = f"{run.family.name}:{stage}"
     meta = {"geometry": run.geometry.name, "producer": f"caloforge.generate ({name})",
-            "run": str(run.path.resolve()), "seed": seed, "batch_size": batch_size}
+            "run": str(run.path.resolve()), "seed": seed, "batch_size": batch_size,
+            "backend": backend}
+    exported = None
+    if backend != "torch":
+        from caloforge.deploy.runtime import backend_for_run
+
+        exported = backend_for_run(run, backend, threads, progress=progress)
     t0 = time.perf_counter()
     with torch_threads(threads):
         path = write_chunks(out, run.geometry.n_voxels,
-                            run.iter_samples(conditions, seed, batch_size, energies),
+                            run.iter_samples(conditions, seed, batch_size, energies,
+                                             backend=exported),
                             total=len(conditions),
                             force=force, metadata=meta, progress=progress, desc="generating")
     dt = time.perf_counter() - t0

@@ -61,6 +61,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(angle-conditioned runs)")
     p.add_argument("--batch-size", type=int, default=1_000,
                    help="showers per network call (default 1000: fastest on CPU; raise on GPU)")
+    p.add_argument("--backend", choices=["torch", "onnxruntime", "torchscript"],
+                   default="torch", help="torch (default), or the run's sampler exported once "
+                   "to RUN/export/ and run by onnxruntime or TorchScript (same noise)")
     add_seed(p)
     add_device(p)
     add_threads(p)
@@ -157,7 +160,7 @@ def run_generate(args: argparse.Namespace) -> int:
         return _generate_sharded(run, energies, theta, args)
     res = generate(run, energies, args.out, theta=theta, seed=args.seed,
                    batch_size=args.batch_size, force=args.force, progress=not args.no_progress,
-                   threads=args.threads)
+                   threads=args.threads, backend=args.backend)
     print(f"generated {res.n} showers ({run.geometry.name}, {res.run}) to {res.path} in "
           f"{res.seconds:.1f} s ({res.ms_per_shower:.3f} ms/shower, batch {res.batch_size})")
     return 0
@@ -171,7 +174,7 @@ def _generate_sharded(run: Run, energies: np.ndarray, theta: np.ndarray | None,
                            shards=args.shards, theta=theta, seed=args.seed,
                            batch_size=args.batch_size, threads=args.threads,
                            device=args.device, force=args.force, merge=args.merge,
-                           progress=not args.no_progress)
+                           progress=not args.no_progress, backend=args.backend)
     print(f"generated {res.n} showers ({run.geometry.name}, {run.name}) to {res.path} in "
           f"{res.seconds:.1f} s ({res.n / res.seconds:.3g}/s; {res.summary()})")
     return 0

@@ -16,6 +16,7 @@ from caloforge.cli import (
     applications,
     completion,
     evaluate,
+    export,
     generate,
     geometries,
     info,
@@ -31,7 +32,7 @@ from caloforge.errors import CaloforgeError
 __all__ = ["build_parser", "main"]
 
 EXIT_BAD_INPUT = 2
-COMMANDS = (geometries, info, simulate, reference_set, tune, train, generate, evaluate,
+COMMANDS = (geometries, info, simulate, reference_set, tune, train, generate, export, evaluate,
             applications, integrate, completion)
 
 

@@ -26,9 +26,14 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from caloforge.preprocess.transforms import dequantize, expand_layers, expit, layer_sums, logit
+from caloforge.preprocess.transforms import dequantize, expit, layer_sums, logit
 
-__all__ = ["PreprocessingState", "Preprocessor"]
+__all__ = ["LAYER_FLOOR_MEV", "PreprocessingState", "Preprocessor"]
+
+#: Flow II's context sees layer energies clamped here (MeV): far below any dequantised training
+#: layer, so only generated layers of ~0 energy are clamped, and their context no longer
+#: depends on float rounding at the 1e-12 level.
+LAYER_FLOOR_MEV = 1e-6
 
 
 @dataclass
@@ -99,6 +104,9 @@ class Preprocessor(nn.Module):
         self.n_layers = len(state.layer_sizes)
         self.n_voxels = int(sum(state.layer_sizes))
         self.register_buffer("sizes", torch.tensor(state.layer_sizes, dtype=torch.long))
+        # each voxel's layer: ``expand`` as a gather (exported graphs need static shapes)
+        self.register_buffer("voxel_layer", torch.repeat_interleave(
+            torch.arange(self.n_layers), self.sizes), persistent=False)
         self._load_stats()
 
     def _load_stats(self) -> None:
@@ -159,7 +167,7 @@ class Preprocessor(nn.Module):
 
     def expand(self, per_layer: Tensor) -> Tensor:
         """Repeat a per-layer quantity over that layer's voxels ``(N, L) -> (N, V)``."""
-        return expand_layers(per_layer, self.sizes)
+        return per_layer.index_select(1, self.voxel_layer)
 
     def context1(self, energies: Tensor, theta: Tensor | None = None) -> Tensor:
         """Flow I conditions from incident energies (MeV) and, if used, theta (rad)."""
@@ -173,7 +181,7 @@ class Preprocessor(nn.Module):
 
     def context2(self, energies: Tensor, layers: Tensor, theta: Tensor | None = None) -> Tensor:
         """Flow II conditions: Flow I's plus the standardised log10 layer energies."""
-        le = torch.log10(layers.clamp_min(1e-12) / self.state.energy_scale_mev)
+        le = torch.log10(layers.clamp_min(LAYER_FLOOR_MEV) / self.state.energy_scale_mev)
         return torch.cat([self.context1(energies, theta),
                           ((le - self.le_mean) / self.le_std).float()], 1)
 
@@ -194,13 +202,15 @@ class Preprocessor(nn.Module):
 
     def decode_layers(self, w: Tensor, energies: Tensor) -> Tensor:
         """Standardised Flow I features -> layer energies (MeV)."""
-        v = expit(w * self.u_std + self.u_mean, self.state.alpha)
+        y = w * self.u_std + self.u_mean
+        # the share left after layer i is expit(-y) = 1 - expit(y), taken without the
+        # cancellation of ``remaining - e_i``: tiny trailing layers keep their relative precision
+        v, rest = expit(y, self.state.alpha), expit(-y, self.state.alpha)
         remaining = v[:, 0] * self.state.k * energies
         out = []
         for i in range(self.n_layers - 1):
-            e_i = v[:, i + 1] * remaining
-            out.append(e_i)
-            remaining = remaining - e_i
+            out.append(v[:, i + 1] * remaining)
+            remaining = remaining * rest[:, i + 1]
         out.append(remaining)
         return torch.stack(out, 1)
 

@@ -177,9 +177,9 @@ def run_job(job: ShardJob, *, cluster: str | Client = LOCAL, workers: int | None
 def generate_job(run: Run | str | Path, energies: np.ndarray, out: str | Path, *,
                  theta: np.ndarray | float | None = None, seed: int = 0,
                  batch_size: int = 1_000, shards: int | None = None, threads: int | None = None,
-                 device: str = "cpu") -> ShardJob:
+                 device: str = "cpu", backend: str = "torch") -> ShardJob:
     """The shards of :func:`caloforge.generate` with the same arguments (``threads``: torch
-    threads per task, default 1).
+    threads per task, default 1; ``backend``: exported once here, before any shard runs).
 
     Raises:
         InputError: bad batch size, shard count or energies; a run that cannot sample.
@@ -197,13 +197,17 @@ def generate_job(run: Run | str | Path, energies: np.ndarray, out: str | Path, *
     if conditions.theta is not None:
         inputs["theta"] = np.broadcast_to(np.asarray(theta, dtype=np.float64),
                                           energies.shape).copy()
+    if backend != "torch":
+        from caloforge.deploy.runtime import backend_for_run
+
+        backend_for_run(run, backend)  # the workers find the exported file ready
     name = f"{run.family.name}:{stage}"
     path = str(run.path.resolve())
     meta = {"geometry": run.geometry.name, "producer": f"caloforge.generate ({name})",
-            "run": path, "seed": seed, "batch_size": batch_size}
+            "run": path, "seed": seed, "batch_size": batch_size, "backend": backend}
     payload = {"run": path, "stage": run.stage, "checkpoint": run.checkpoint,
                "device": device, "seed": seed, "batch_size": batch_size,
-               "threads": threads or 1}
+               "threads": threads or 1, "backend": backend}
     plan = plan_shards(len(energies), batch_size, shards)
     manifest = {"kind": "generate", "caloforge": __version__, **payload,
                 "status": run.status.get(stage), "n": len(energies), "shards": len(plan),
@@ -217,11 +221,12 @@ def generate_sharded(run: Run | str | Path, energies: np.ndarray, out: str | Pat
                      shards: int | None = None, theta: np.ndarray | float | None = None,
                      seed: int = 0, batch_size: int = 1_000, threads: int | None = None,
                      device: str = "cpu", force: bool = False, merge: bool = False,
-                     progress: bool = False, retries: int = DEFAULT_RETRIES) -> ShardedResult:
+                     progress: bool = False, retries: int = DEFAULT_RETRIES,
+                     backend: str = "torch") -> ShardedResult:
     """:func:`caloforge.generate` in shards on Dask (arguments of :func:`generate_job` and
     :func:`run_job`)."""
     job = generate_job(run, energies, out, theta=theta, seed=seed, batch_size=batch_size,
-                       shards=shards, threads=threads, device=device)
+                       shards=shards, threads=threads, device=device, backend=backend)
     return run_job(job, cluster=cluster, workers=workers, force=force, merge=merge,
                    progress=progress, retries=retries)
 

@@ -94,30 +94,17 @@ def generate_shard(spec: ShardSpec) -> ShardDone:
     energies = np.array(read_input(spec.root, "energies")[a:b], dtype=np.float64)
     theta_all = read_input(spec.root, "theta")
     theta = None if theta_all is None else np.array(theta_all[a:b], dtype=np.float64)
+    backend = None
+    if p.get("backend", "torch") != "torch":
+        from caloforge.deploy.runtime import backend_for_run
+
+        backend = backend_for_run(run, p["backend"], p["threads"])
+    conditions = run.conditions(energies, theta, run.model_for("sample", "generate showers"))
     with torch_threads(p["threads"]):
         _write(spec, run.geometry.n_voxels,
-               _samples(run, energies, theta, p["seed"], p["batch_size"], spec.shard.chunks[0]))
+               run.iter_samples(conditions, p["seed"], p["batch_size"], energies,
+                                first_chunk=spec.shard.chunks[0], backend=backend))
     return _finish(spec, t0)
-
-
-def _samples(run: Run, energies: np.ndarray, theta: np.ndarray | None, seed: int,
-             batch_size: int, first_chunk: int) -> Iterator[Showers]:
-    """:meth:`Run.iter_samples` from chunk ``first_chunk`` on (the same code, offset)."""
-    import torch
-
-    from caloforge.data.showers import Showers
-    from caloforge.seeds import derive, torch_generator
-
-    model = run.model_for("sample", "generate showers")
-    conditions = run.conditions(energies, theta, model)
-    with torch.inference_mode():
-        for j, start in enumerate(range(0, len(conditions), batch_size)):
-            part = conditions[start : start + batch_size]
-            gen = torch_generator(derive(seed, "generate", first_chunk + j), run.device)
-            voxels = model.sample(part.to(run.device), generator=gen).float().cpu().numpy()
-            angle = None if part.theta is None else part.theta.double().numpy()
-            yield Showers(energies[start : start + batch_size], voxels, theta=angle,
-                          geometry=run.geometry.name)
 
 
 def simulate_shard(spec: ShardSpec) -> ShardDone:

@@ -21,7 +21,7 @@ import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -39,6 +39,9 @@ from caloforge.models.registry import get_family
 from caloforge.seeds import derive, seeded_init, torch_generator
 from caloforge.tables import write_text
 from caloforge.train.engine import resolve_device
+
+if TYPE_CHECKING:
+    from caloforge.deploy.runtime import ExportedSampler
 
 __all__ = ["CONFIG", "MEMBER_PREFIX", "Run", "load_runs", "prepare_run_dir", "read_run_config",
            "read_status", "stage_dir", "write_run_config", "write_status"]
@@ -240,17 +243,26 @@ class Run:
 
     @torch.inference_mode()
     def iter_samples(self, conditions: Conditions, seed: int = 0, batch_size: int = 1_000,
-                     energies: np.ndarray | None = None) -> Iterator[Showers]:
+                     energies: np.ndarray | None = None, first_chunk: int = 0,
+                     backend: ExportedSampler | None = None) -> Iterator[Showers]:
         """Generated showers in chunks of ``batch_size``; chunk ``k`` draws from
-        ``derive(seed, "generate", k)`` (same seed and chunk size -> same numbers).
+        ``derive(seed, "generate", first_chunk + k)`` (same seed and chunk size -> same
+        numbers; a shard of a sharded run starts at its first chunk).
 
         ``energies`` (float64 MeV, one per condition) are written as the showers' incident
-        energies instead of the conditions' float32 values."""
+        energies instead of the conditions' float32 values. ``backend``: an exported sampler
+        (:mod:`caloforge.deploy`) maps the same noise to showers instead of the model."""
         model = self.model_for("sample", "generate showers")
         for k, start in enumerate(range(0, len(conditions), batch_size)):
             part = conditions[start : start + batch_size]
-            gen = torch_generator(derive(seed, "generate", k), self.device)
-            voxels = model.sample(part.to(self.device), generator=gen).float().cpu().numpy()
+            gen = torch_generator(derive(seed, "generate", first_chunk + k), self.device)
+            if backend is None:
+                voxels = model.sample(part.to(self.device), generator=gen).float().cpu().numpy()
+            else:
+                noise = model.draw_noise(len(part), generator=gen, device=self.device).cpu()
+                voxels = backend.sample(noise.numpy(), part.energy.numpy(),
+                                        None if part.theta is None else part.theta.numpy(),
+                                        None if part.phi is None else part.phi.numpy())
             theta = None if part.theta is None else part.theta.double().numpy()
             e = (part.energy.double().numpy() if energies is None
                  else energies[start : start + batch_size])

@@ -169,15 +169,37 @@ class CaloFlow(LayerFlow):
         total = parts["flow1"] + parts["flow2"]
         return total + parts["ladj1"] + parts["ladj2"] if physical else total
 
+    @property
+    def latent_features(self) -> int:
+        """Gaussian noise per shower: Flow I's ``L`` base features, then Flow II's ``V``."""
+        return self.pre.n_layers + self.pre.n_voxels
+
+    def draw_noise(self, n: int, *, generator: torch.Generator,
+                   device: torch.device | None = None) -> Tensor:
+        """The base draws of ``n`` showers, ``(n, L + V)`` float32, in the order
+        :meth:`sample` draws them from ``generator``."""
+        z1 = torch.randn((n, self.pre.n_layers), generator=generator, device=device)
+        z2 = torch.randn((n, self.pre.n_voxels), generator=generator, device=device)
+        return torch.cat([z1, z2], 1)
+
+    def sample_from_noise(self, noise: Tensor, conditions: Conditions) -> Tensor:
+        """Showers (voxels in MeV) as a deterministic map of the base draws ``noise``
+        ``(N, L + V)``: what :mod:`caloforge.deploy` exports as one graph."""
+        z1, z2 = noise.split([self.pre.n_layers, self.pre.n_voxels], 1)
+        c1 = self.pre.context1(conditions.energy, conditions.theta)
+        layers = self.pre.decode_layers(sample_masked(self.flow1, c1, z=z1), conditions.energy)
+        c2 = self.pre.context2(conditions.energy, layers, conditions.theta)
+        return self.pre.decode_voxels(sample_masked(self.flow2, c2, z=z2), layers)
+
     def sample(self, conditions: Conditions, *, generator: torch.Generator) -> Tensor:
         """Showers (voxels in MeV) for the given conditions.
 
         MAF blocks are inverted feature by feature computing only the needed outputs
         (:func:`~caloforge.models.flows.sample_masked`; its speed against ``zuko``'s full
         passes: ``benchmarks/flow_kernels.py``); IAF blocks take their one pass."""
-        layers = self.sample_layers(conditions, generator)
-        c2 = self.pre.context2(conditions.energy, layers, conditions.theta)
-        return self.pre.decode_voxels(sample_masked(self.flow2, c2, generator), layers)
+        noise = self.draw_noise(len(conditions), generator=generator,
+                                device=conditions.energy.device)
+        return self.sample_from_noise(noise, conditions)
 
 
 def build_caloflow(config: CaloFlowConfig) -> LayerFlow:

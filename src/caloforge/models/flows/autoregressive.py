@@ -25,7 +25,9 @@ from zuko.flows import Flow, MaskedAutoregressiveTransform
 from zuko.nn import MaskedLinear
 from zuko.utils import unpack
 
-__all__ = ["invert_masked_block", "is_fast_invertible", "sample_masked"]
+__all__ = ["feature_order", "invert_masked_block", "is_fast_invertible", "sample_masked"]
+
+_ORDER_CACHE = "_caloforge_feature_order"
 
 
 def is_fast_invertible(block: object) -> bool:
@@ -37,6 +39,25 @@ def is_fast_invertible(block: object) -> bool:
     return (block.passes == features
             and all(isinstance(m, MaskedLinear) or not list(m.parameters())
                     for m in block.hyper))
+
+
+def feature_order(block: MaskedAutoregressiveTransform) -> list[int]:
+    """The block's features in autoregressive order, as Python ints (cached on the block, so
+    that graph capture for export never turns the order buffer into symbols).
+
+    Example:
+        >>> from zuko.transforms import MonotonicRQSTransform
+        >>> block = MaskedAutoregressiveTransform(3, 0, order=torch.tensor([2, 0, 1]),
+        ...                                       univariate=MonotonicRQSTransform,
+        ...                                       shapes=[(4,), (4,), (3,)])
+        >>> feature_order(block)
+        [1, 2, 0]
+    """
+    cached = block.__dict__.get(_ORDER_CACHE)
+    if cached is None:
+        cached = torch.argsort(block.order).tolist()
+        block.__dict__[_ORDER_CACHE] = cached
+    return cached
 
 
 @torch.no_grad()
@@ -65,15 +86,16 @@ def invert_masked_block(block: MaskedAutoregressiveTransform, c: Tensor | None, 
     activations = [m for m in block.hyper if not isinstance(m, MaskedLinear)]
     features = z.shape[-1]
     first = linears[0].mask * linears[0].weight  # (H, F + C)
-    pre = linears[0].bias.to(z.dtype).repeat(len(z), 1)  # (N, H), updated in place below
+    # (N, H), updated in place below; sizes from z.shape so traced graphs keep N dynamic
+    pre = linears[0].bias.to(z.dtype).expand(z.shape[0], -1).clone()
     if c is not None:
-        pre = pre + c.expand(len(z), -1) @ first[:, features:].T
+        pre = pre + c.expand(z.shape[0], -1) @ first[:, features:].T
     last = linears[-1].mask * linears[-1].weight  # (F * P, H_last)
     last = last.unflatten(0, (features, block.total))
     last_bias = linears[-1].bias.unflatten(0, (features, block.total))
     middle = [(layer.mask * layer.weight, layer.bias) for layer in linears[1:-1]]
     x = torch.zeros_like(z)
-    for j in torch.argsort(block.order).tolist():  # features in autoregressive order
+    for j in feature_order(block):  # features in autoregressive order
         h = activations[0](pre)
         for (weight, bias), act in zip(middle, activations[1:], strict=True):
             h = act(torch.addmm(bias, h, weight.T))
