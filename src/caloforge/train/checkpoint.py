@@ -38,13 +38,14 @@ class EMA:
 
     Example:
         >>> lin = nn.Linear(1, 1, bias=False)
+        >>> with torch.no_grad():
+        ...     _ = lin.weight.fill_(1.0)
         >>> ema = EMA(lin, decay=0.5)
         >>> with torch.no_grad():
         ...     _ = lin.weight.fill_(2.0)
-        >>> before = ema.shadow[0].item()
         >>> ema.update()
-        >>> ema.shadow[0].item() == 0.5 * before + 1.0
-        True
+        >>> ema.shadow[0].item()  # 0.5 * 1.0 + 0.5 * 2.0
+        1.5
     """
 
     def __init__(self, module: nn.Module, decay: float) -> None:
