@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from caloforge.deploy.export import metadata_path
 from caloforge.deploy.layout import IOLayout
 from caloforge.errors import InputError
 from caloforge.threads import torch_threads
@@ -33,7 +34,7 @@ DEFAULT_CHUNK = 1024
 
 def read_metadata(model_file: str | Path) -> dict:
     """The JSON metadata beside an exported model (``<file>.json``)."""
-    meta = Path(str(model_file) + ".json")
+    meta = metadata_path(model_file)
     if not meta.is_file():
         raise InputError(f"'{meta}' not found: an exported model needs its metadata file",
                          "export again with caloforge export")
@@ -133,7 +134,7 @@ def backend_for_run(run: Run, backend: str, threads: int | None = None,
     fmt = "onnx" if backend == "onnxruntime" else "torchscript"
     path = run.path / "export" / f"{stage}.{'onnx' if fmt == 'onnx' else 'pt'}"
     weights = stage_dir(run.path, stage) / MODEL
-    fresh = (path.is_file() and Path(str(path) + ".json").is_file()
+    fresh = (path.is_file() and metadata_path(path).is_file()
              and path.stat().st_mtime >= weights.stat().st_mtime)
     if not fresh:
         if progress:
