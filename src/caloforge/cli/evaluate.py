@@ -39,6 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(default: the geometry's, 1 MeV for ds1, 0.01515 MeV for ds2/ds3)")
     p.add_argument("--mip-mev", type=float, help="MIP scale for physics observables")
     p.add_argument("--max-showers", type=int, help="use at most this many showers per file")
+    p.add_argument("--train-size", type=int, metavar="N", help="showers the model was trained "
+                   "on: adds amplification (N_eq / N) to the report (see caloforge amplification)")
     add_seed(p, "seed of the splits, classifiers, bootstraps and FPD/KPD batches (default: 42, "
              "jetnet's and the CaloChallenge evaluation's)", default=42)
     add_threads(p)
@@ -62,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
             args.reference, args.generated, args.out, geometry=args.geometry, modes=args.mode,
             protocol=args.protocol, reference_split=args.reference_split, seed=args.seed,
             threshold=args.threshold, mip_mev=args.mip_mev, max_showers=args.max_showers,
-            plots=not args.no_plots, progress=not args.no_progress)
+            train_size=args.train_size, plots=not args.no_plots, progress=not args.no_progress)
     for line in result.summary_lines():
         print(line)
     print(f"metrics: {result.metrics_path}")

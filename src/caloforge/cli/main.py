@@ -13,8 +13,10 @@ import sys
 from collections.abc import Sequence
 
 from caloforge.cli import (
+    amplification,
     applications,
     completion,
+    dimension,
     evaluate,
     export,
     generate,
@@ -33,7 +35,7 @@ __all__ = ["build_parser", "main"]
 
 EXIT_BAD_INPUT = 2
 COMMANDS = (geometries, info, simulate, reference_set, tune, train, generate, export, evaluate,
-            applications, integrate, completion)
+            dimension, amplification, applications, integrate, completion)
 
 
 class _Version(argparse.Action):

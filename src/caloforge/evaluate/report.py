@@ -7,7 +7,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-__all__ = ["write_report"]
+__all__ = ["amplification_html", "write_amplification_report", "write_report"]
 
 CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;
@@ -98,6 +98,13 @@ def write_report(metrics: dict[str, Any], plots: list[Path], path: Path) -> Path
         keys = list(model["condition_points"][0])
         parts.append(_table(keys, [[row.get(k, "-") for k in keys]
                                    for row in model["condition_points"]]))
+    if metrics.get("amplification"):
+        parts.append(amplification_html(metrics["amplification"]))
+    return _finish(parts, plots, path)
+
+
+def _finish(parts: list[str], plots: list[Path], path: Path) -> Path:
+    """Append the plots (embedded PNG) and write the page atomically."""
     if plots:
         parts.append("<h2>Plots</h2>")
     for plot in plots:
@@ -110,3 +117,30 @@ def write_report(metrics: dict[str, Any], plots: list[Path], path: Path) -> Path
     tmp.write_text("\n".join(parts), encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+def amplification_html(data: dict[str, Any]) -> str:
+    """The report section of an amplification result (:mod:`caloforge.evaluate.amplification`,
+    its ``to_json()``)."""
+    marks = {"lower": "> ", "upper": "< "}
+    rows = [[r["projection"], r["n_quantiles"], r["n_bins"], r["metric"], r["generated"],
+             marks.get(r["bound"], "") + f"{r['n_eq']:.4g}",
+             f"{r['n_eq_low']:.4g} - {r['n_eq_high']:.4g}",
+             f"{r['factor']:.3g} ± {r['factor_err']:.2g}"] for r in data["rows"]]
+    return (f"<h2>Amplification</h2><p>Equivalent truth size N_eq of the generated sample "
+            f"({data['n_generated']} showers) for a model trained on {data['train_size']}: the "
+            f"size at which truth samples (drawn from {data['n_reference_curve']} reference "
+            f"showers) have the same distance from quantile bins fitted on "
+            f"{data['n_reference_fit']} others. Factor = N_eq / N_train; errors from the "
+            f"bootstrap (16-84 %). '&gt;' marks a lower bound (beyond the largest truth size)."
+            f"</p>" + _table(["projection", "n_Q", "bins", "metric", "distance", "N_eq",
+                              "68 % range", "factor"], rows))
+
+
+def write_amplification_report(data: dict[str, Any], title: str, plots: list[Path],
+                               path: Path) -> Path:
+    """A self-contained ``report.html`` holding only the amplification section."""
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+             f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>",
+             f"<h1>{html.escape(title)}</h1>", amplification_html(data)]
+    return _finish(parts, plots, path)

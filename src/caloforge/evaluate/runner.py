@@ -19,7 +19,7 @@ from caloforge.evaluate.sample import Sample, load_samples
 from caloforge.geometry import LayeredGeometry
 from caloforge.tables import write_text
 
-__all__ = ["EvaluationResult", "evaluate_files", "parse_modes"]
+__all__ = ["EvaluationResult", "evaluate_files", "parse_modes", "resolve_pair"]
 
 
 def parse_modes(modes: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
@@ -67,8 +67,10 @@ class EvaluationResult:
         return lines
 
 
-def _geometry(reference: ShowerFile, generated: ShowerFile,
-              geometry: str | None) -> LayeredGeometry:
+def resolve_pair(reference: ShowerFile, generated: ShowerFile, geometry: str | None,
+                 threshold: float | None = None) -> tuple[LayeredGeometry, float]:
+    """The common geometry of two files (or ``geometry``) and the readout threshold (MeV,
+    default the geometry's); files of different geometries are refused."""
     if reference.n_voxels != generated.n_voxels:
         raise InputError(f"reference has {reference.n_voxels} voxels per shower, generated "
                          f"{generated.n_voxels}", "compare files of the same geometry")
@@ -81,7 +83,7 @@ def _geometry(reference: ShowerFile, generated: ShowerFile,
     if geo is None:
         raise InputError(f"cannot tell the geometry of '{reference.path}'",
                          "pass --geometry (a preset or a binning XML)")
-    return geo
+    return geo, geo.readout_threshold_mev if threshold is None else threshold
 
 
 def evaluate_files(reference: str | Path, generated: str | Path, out_dir: str | Path,
@@ -89,7 +91,8 @@ def evaluate_files(reference: str | Path, generated: str | Path, out_dir: str | 
                    protocol: str = "fast", reference_split: bool = False, seed: int = 42,
                    threshold: float | None = None, mip_mev: float | None = None,
                    max_showers: int | None = None, n_bootstrap: int = 10,
-                   plots: bool = True, progress: bool = False) -> EvaluationResult:
+                   train_size: int | None = None, plots: bool = True,
+                   progress: bool = False) -> EvaluationResult:
     """Compare ``generated`` with ``reference`` and write ``metrics.json``, plots, a report.
 
     Arguments:
@@ -106,6 +109,9 @@ def evaluate_files(reference: str | Path, generated: str | Path, out_dir: str | 
         mip_mev: MIP scale for the physics observables (default: the geometry's).
         max_showers: Use at most this many showers of each file.
         n_bootstrap: Bootstrap resamples per histogram.
+        train_size: Showers the model was trained on: adds the amplification section
+            (:mod:`caloforge.evaluate.amplification`, E_tot/E_inc and the layer energies,
+            n_Q = 10 and 20) to the metrics and the report.
         plots: Write plots (and embed them in the report).
         progress: Show progress bars.
 
@@ -115,8 +121,7 @@ def evaluate_files(reference: str | Path, generated: str | Path, out_dir: str | 
     t0 = time.perf_counter()
     mode_list = parse_modes(modes)
     ref_file, gen_file = ShowerFile(reference), ShowerFile(generated)
-    geo = _geometry(ref_file, gen_file, geometry)
-    thr = geo.readout_threshold_mev if threshold is None else threshold
+    geo, thr = resolve_pair(ref_file, gen_file, geometry, threshold)
     keep = any(m.startswith("cls-low") for m in mode_list)
     kwargs = {"threshold": thr, "keep_voxels": keep, "physics": "physics" in mode_list,
               "mip_mev": mip_mev, "max_showers": max_showers, "seed": seed,
@@ -149,10 +154,27 @@ def evaluate_files(reference: str | Path, generated: str | Path, out_dir: str | 
         "versions": _versions(__version__),
         "seconds": round(time.perf_counter() - t0, 2),
     }
+    if train_size is not None:
+        metrics["amplification"] = _amplification(ref, gen, train_size, seed, progress)
+        if plots:
+            from caloforge.evaluate.amplification_files import plot_amplification
+
+            plot_paths.append(plot_amplification(metrics["amplification"],
+                                                 out / "amplification.png"))
     metrics_path = write_text(out / "metrics.json",
                               json.dumps(metrics, indent=2, default=float) + "\n")
     report = write_report(metrics, plot_paths, out / "report.html")
     return EvaluationResult(metrics, metrics_path, report, plot_paths)
+
+
+def _amplification(ref: Sample, gen: Sample, train_size: int, seed: int,
+                   progress: bool) -> dict[str, Any]:
+    from caloforge.evaluate.amplification import amplification
+    from caloforge.evaluate.amplification_files import DEFAULT_FEATURES, expand, feature_arrays
+
+    names = expand(DEFAULT_FEATURES, ref.features.names())
+    return amplification(feature_arrays(ref.features, names), feature_arrays(gen.features, names),
+                         train_size, seed=seed, progress=progress).to_json()
 
 
 def _versions(caloforge_version: str) -> dict[str, str]:
