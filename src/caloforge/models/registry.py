@@ -25,7 +25,8 @@ __all__ = ["ENTRY_POINT_GROUP", "family_names", "get_family", "load_recipe", "re
 
 ENTRY_POINT_GROUP = "caloforge.models"
 _BUILTIN = {"caloflow": "caloforge.models.caloflow:FAMILY",
-            "baseline": "caloforge.models.baseline:FAMILY"}
+            "baseline": "caloforge.models.baseline:FAMILY",
+            "caloman": "caloforge.models.caloman:FAMILY"}
 _REGISTERED: dict[str, Family] = {}
 
 
