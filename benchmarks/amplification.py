@@ -38,21 +38,39 @@ from caloforge.evaluate.amplification import truth_reference
 CALO_FEATURES = ["E_tot/E_inc", "E_layer_0", "E_layer_1", "E_layer_2", "E_layer_3",
                  "EC_r_1", "EC_r_2", "width_r_1", "width_r_2", "sparsity_1", "sparsity_2"]
 CALO_JOINT = [("E_layer_1", "E_layer_2"), ("E_tot/E_inc", "width_r_2")]
+TOY_KEY = ("regime", "n_train", "method", "n_quantiles", "metric")
 
 
 def _summary(rows: list[dict[str, Any]], key: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Mean factor over training sets (seeds) with its standard error, per group."""
-    groups: dict[tuple, list[dict[str, Any]]] = {}
+    """Per group of training sets (seeds): the mean factor with its standard error, the
+    geometric mean (the mean of log factor, with its error: factors are ratios, and a truth
+    sample's own N_eq/M scatters log-symmetrically), and the factor relative to the training
+    set resampled, paired by seed (how much the model adds to its own training points)."""
+    groups: dict[tuple, dict[int, float]] = {}
     for row in rows:
-        groups.setdefault(tuple(row[k] for k in key), []).append(row)
+        groups.setdefault(tuple(row[k] for k in key), {})[row["seed"]] = row["factor"]
     out = []
-    for values, items in groups.items():
-        f = np.array([r["factor"] for r in items])
-        sem = float(f.std(ddof=1) / np.sqrt(len(f))) if len(f) > 1 else float("nan")
-        out.append({**dict(zip(key, values, strict=True)), "training_sets": len(f),
-                    "factor_mean": float(f.mean()), "factor_sem": sem,
-                    "significance_above_1": float((f.mean() - 1) / sem) if sem > 0 else None,
-                    "lower_bounds": sum(r["bound"] == "lower" for r in items)})
+    for values, by_seed in groups.items():
+        f = np.array(list(by_seed.values()))
+        logs = np.log(f)
+        n = len(f)
+        sem = float(f.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+        log_sem = float(logs.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+        entry = {**dict(zip(key, values, strict=True)), "training_sets": n,
+                 "factor_mean": float(f.mean()), "factor_sem": sem,
+                 "significance_above_1": float((f.mean() - 1) / sem) if sem > 0 else None,
+                 "geometric_mean": float(np.exp(logs.mean())), "log_sem": log_sem,
+                 "log_significance_above_0": float(logs.mean() / log_sem) if log_sem > 0
+                 else None}
+        base = groups.get(tuple("training set" if k == "method" else v
+                                for k, v in zip(key, values, strict=True)))
+        if "method" in key and base:
+            ratio = np.log([by_seed[s] / base[s] for s in by_seed if s in base])
+            r_sem = float(ratio.std(ddof=1) / np.sqrt(len(ratio))) if len(ratio) > 1 else 0.0
+            entry.update(vs_training_set=float(np.exp(ratio.mean())),
+                         vs_training_set_sigma=float(ratio.mean() / r_sem) if r_sem > 0
+                         else None)
+        out.append(entry)
     return out
 
 
@@ -81,8 +99,7 @@ def toy(args: argparse.Namespace) -> dict[str, Any]:
                 print(f"N={n_train:<4} seed {seed} {name:<13} " + "  ".join(
                     f"nQ={r.n_quantiles} {r.metric} {r.factor:.2f}±{r.factor_err:.2f}"
                     for r in result.rows), flush=True)
-    return {"rows": rows, "summary": _summary(rows, ("n_train", "method", "n_quantiles",
-                                                     "metric"))}
+    return {"rows": rows, "summary": _summary(rows, TOY_KEY)}
 
 
 def calo(args: argparse.Namespace) -> dict[str, Any]:
@@ -114,14 +131,15 @@ def calo(args: argparse.Namespace) -> dict[str, Any]:
 def markdown(part: str, out: dict[str, Any]) -> list[str]:
     """The tables of ``docs/amplification.md``."""
     if part == "toy":
-        lines = ["| N_train | method | n_Q | metric | factor (mean ± s.e. over sets) | "
-                 "geometric mean | sets |", "|---|---|---|---|---|---|---|"]
+        lines = ["| regime | N_train | method | n_Q | metric | factor: mean ± s.e. | geometric "
+                 "mean (log s.e.) | x training set (sigma) | sets |", "|---" * 9 + "|"]
         for s in out["summary"]:
-            f = np.array([r["factor"] for r in out["rows"] if all(
-                r[k] == s[k] for k in ("n_train", "method", "n_quantiles", "metric"))])
-            lines.append(f"| {s['n_train']} | {s['method']} | {s['n_quantiles']} | "
-                         f"{s['metric']} | {s['factor_mean']:.2f} ± {s['factor_sem']:.2f} | "
-                         f"{np.exp(np.log(f).mean()):.2f} | {s['training_sets']} |")
+            vs = (f"{s['vs_training_set']:.2f} ({s['vs_training_set_sigma']:+.1f})"
+                  if s.get("vs_training_set_sigma") is not None else "-")
+            lines.append(f"| {s['regime']} | {s['n_train']} | {s['method']} | "
+                         f"{s['n_quantiles']} | {s['metric']} | {s['factor_mean']:.2f} ± "
+                         f"{s['factor_sem']:.2f} | {s['geometric_mean']:.2f} "
+                         f"({s['log_sem']:.2f}) | {vs} | {s['training_sets']} |")
         return lines
     lines = ["| feature | n_Q | " + " | ".join(f"N_train = {n}" for n in out["sizes"]) + " |",
              "|---|---|" + "---|" * len(out["sizes"])]
@@ -158,7 +176,16 @@ def main() -> None:
     p.add_argument("--student-steps", type=int, default=200)
     p.add_argument("--hidden", type=int, default=128, help="Flow II hidden units (teacher)")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--summarise", action="store_true",
+                   help="only recompute the summary and tables of the written toy JSON")
     args = p.parse_args()
+    if args.summarise:
+        path = results_path("amplification", args.part)
+        out = json.loads(path.read_text())
+        out["summary"] = _summary(out["rows"], TOY_KEY)
+        path.write_text(json.dumps(out, indent=2) + "\n")
+        print("\n".join(markdown(args.part, out)))
+        return
     t0 = time.perf_counter()
     out = toy(args) if args.part == "toy" else calo(args)
     out["meta"] = {"caloforge": __version__, "cpu": cpu_model(), "date": time.strftime("%Y-%m-%d"),
