@@ -4,8 +4,13 @@ Shared by the model families and usable by :mod:`caloforge.evaluate` (intrinsic 
 preprocessed showers) without importing any model.
 """
 
-from caloforge.preprocess.caloflow import PreprocessingState, Preprocessor
+from caloforge.preprocess.caloflow import (
+    PreprocessedModel,
+    PreprocessingState,
+    Preprocessor,
+    fit_state,
+)
 from caloforge.preprocess.transforms import dequantize, expand_layers, expit, layer_sums, logit
 
-__all__ = ["PreprocessingState", "Preprocessor", "dequantize", "expand_layers", "expit",
-           "layer_sums", "logit"]
+__all__ = ["PreprocessedModel", "PreprocessingState", "Preprocessor", "dequantize",
+           "expand_layers", "expit", "fit_state", "layer_sums", "logit"]

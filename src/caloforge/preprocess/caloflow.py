@@ -22,13 +22,15 @@ treats the per-layer normalised voxels as free coordinates.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from caloforge.preprocess.transforms import dequantize, expit, layer_sums, logit
 
-__all__ = ["LAYER_FLOOR_MEV", "PreprocessingState", "Preprocessor"]
+__all__ = ["LAYER_FLOOR_MEV", "PreprocessedModel", "PreprocessingState", "Preprocessor",
+           "fit_state"]
 
 #: Flow II's context sees layer energies clamped here (MeV): far below any dequantised training
 #: layer, so only generated layers of ~0 energy are clamped, and their context no longer
@@ -234,3 +236,44 @@ class Preprocessor(nn.Module):
         voxels = x * self.expand(layers.clamp_min(0.0))
         return torch.where(voxels < max(self.state.threshold_mev, 0.0), 0.0, voxels)
 
+
+def fit_state(state: PreprocessingState, geometry: object, batch: dict[str, Tensor],
+              angles: bool, seed: int) -> Preprocessor:
+    """Fill ``state`` for a geometry (layer sizes, readout threshold, angle conditioning) and
+    fit its statistics on ``batch`` (``voxels``, ``energies``, optional ``theta``); the fitted
+    preprocessor is returned, its statistics live in ``state``.
+
+    Example:
+        >>> from caloforge.geometry import get_geometry
+        >>> geo = get_geometry("ds1-photons")
+        >>> batch = {"voxels": torch.rand(8, geo.n_voxels), "energies": torch.full((8,), 1e3)}
+        >>> state = PreprocessingState()
+        >>> pre = fit_state(state, geo, batch, angles=False, seed=0)
+        >>> pre.n_voxels, state.threshold_mev == geo.readout_threshold_mev, state.fitted
+        (368, True, True)
+    """
+    state.layer_sizes = list(geometry.layer_sizes)  # type: ignore[attr-defined]
+    state.threshold_mev = float(getattr(geometry, "readout_threshold_mev", 0.0) or 0.0)
+    state.use_theta = angles
+    pre = Preprocessor(state)
+    pre.fit(batch["voxels"], batch["energies"], batch.get("theta"),
+            generator=torch.Generator().manual_seed(seed))
+    return pre
+
+
+class PreprocessedModel:
+    """What a family's module gets from holding a :class:`Preprocessor` as ``pre`` and its
+    state as ``config.preprocessing``: the conditions it needs and the fit of the statistics."""
+
+    config: Any
+    pre: Preprocessor
+
+    @property
+    def condition_names(self) -> tuple[str, ...]:
+        """The conditions the model needs."""
+        return ("energy", "theta") if self.config.preprocessing.use_theta else ("energy",)
+
+    def fit_preprocessing(self, batch: dict[str, Tensor], seed: int = 0) -> None:
+        """Fit the preprocessing statistics on (a subset of) the training showers."""
+        gen = torch.Generator().manual_seed(seed)
+        self.pre.fit(batch["voxels"], batch["energies"], batch.get("theta"), generator=gen)

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from caloforge.models.base import Conditions, StepContext
 from caloforge.models.flows import FlowSpec, build_flow, count_parameters, sample_masked
-from caloforge.preprocess import PreprocessingState, Preprocessor
+from caloforge.preprocess import PreprocessedModel, PreprocessingState, Preprocessor
 
 __all__ = ["CaloFlow", "CaloFlowConfig", "LayerFlow", "build_caloflow"]
 
@@ -42,7 +42,7 @@ class CaloFlowConfig:
     flows: Literal["both", "flow1"] = "both"
 
 
-class LayerFlow(nn.Module):
+class LayerFlow(PreprocessedModel, nn.Module):
     """Flow I with the preprocessing: ``p(E_1..E_L | E_inc [, theta])``.
 
     Batches are dicts of float32 tensors: ``energies`` (N,) MeV, ``voxels`` (N, V) MeV and,
@@ -54,16 +54,6 @@ class LayerFlow(nn.Module):
         self.config = config
         self.pre = Preprocessor(config.preprocessing)
         self.flow1 = build_flow(self.pre.n_layers, self.pre.context1_features, config.flow1)
-
-    @property
-    def condition_names(self) -> tuple[str, ...]:
-        """The conditions the model needs."""
-        return ("energy", "theta") if self.config.preprocessing.use_theta else ("energy",)
-
-    def fit_preprocessing(self, batch: Batch, seed: int = 0) -> None:
-        """Fit the preprocessing statistics on (a subset of) the training showers."""
-        gen = torch.Generator().manual_seed(seed)
-        self.pre.fit(batch["voxels"], batch["energies"], batch.get("theta"), generator=gen)
 
     def _layers(self, voxels: Tensor, generator: torch.Generator | None) -> Tensor:
         return self.pre.layer_energies(self.pre.dequantize(voxels, generator))

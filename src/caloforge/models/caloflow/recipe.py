@@ -15,7 +15,6 @@ import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import torch
 from torch import nn
 
 from caloforge.errors import InputError
@@ -23,7 +22,7 @@ from caloforge.models.caloflow.distill import DistillConfig, Distiller
 from caloforge.models.caloflow.model import CaloFlow, CaloFlowConfig, build_caloflow
 from caloforge.models.family import SetupData, Stage
 from caloforge.models.flows import FlowSpec
-from caloforge.preprocess import Preprocessor
+from caloforge.preprocess import fit_state
 from caloforge.train.config import TrainConfig
 
 __all__ = ["FIT_SHOWERS", "MAX_VOXELS", "Recipe", "setup", "stages"]
@@ -65,13 +64,8 @@ def setup(recipe: Recipe, data: SetupData) -> None:
                          f"'{geo.name}' has {geo.n_voxels} voxels (limit {MAX_VOXELS})",
                          "use a geometry with fewer voxels (ds1, calogan); layer-by-layer "
                          "iCaloFlow for large geometries is not built yet")
-    pre = recipe.model.preprocessing
-    pre.layer_sizes = list(geo.layer_sizes)
-    pre.threshold_mev = float(getattr(geo, "readout_threshold_mev", 0.0) or 0.0)
-    pre.use_theta = data.summary.angles
-    batch = data.subset(FIT_SHOWERS)
-    Preprocessor(pre).fit(batch["voxels"], batch["energies"], batch.get("theta"),
-                          generator=torch.Generator().manual_seed(data.seed))
+    fit_state(recipe.model.preprocessing, geo, data.subset(FIT_SHOWERS), data.summary.angles,
+              data.seed)
 
 
 def _student_config(recipe: Recipe) -> CaloFlowConfig:

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 from caloforge.models.base import Conditions, StepContext
 from caloforge.models.flows import FlowSpec, build_flow, sample_masked
 from caloforge.noise import batch_noise
-from caloforge.preprocess import PreprocessingState, Preprocessor
+from caloforge.preprocess import PreprocessedModel, PreprocessingState, Preprocessor
 
 __all__ = ["Autoencoder", "AutoencoderConfig", "CaloMan", "CaloManConfig", "gaussian_kl", "mlp"]
 
@@ -89,7 +89,7 @@ def gaussian_kl(mean: Tensor, log_var: Tensor) -> Tensor:
     return 0.5 * (mean.square() + log_var.exp() - 1.0 - log_var).sum(-1)
 
 
-class Autoencoder(nn.Module):
+class Autoencoder(PreprocessedModel, nn.Module):
     """Conditional autoencoder in CaloFlow's preprocessed shower space.
 
     Arguments:
@@ -119,16 +119,6 @@ class Autoencoder(nn.Module):
         out = 2 * ae.latent if ae.kind == "vae" else ae.latent
         self.encoder = mlp([self.n_features + n_c, *ae.hidden, out])
         self.decoder = mlp([ae.latent + n_c, *ae.hidden, self.n_features])
-
-    @property
-    def condition_names(self) -> tuple[str, ...]:
-        """The conditions the model needs."""
-        return ("energy", "theta") if self.config.preprocessing.use_theta else ("energy",)
-
-    def fit_preprocessing(self, batch: Batch, seed: int = 0) -> None:
-        """Fit the preprocessing statistics on (a subset of) the training showers."""
-        gen = torch.Generator().manual_seed(seed)
-        self.pre.fit(batch["voxels"], batch["energies"], batch.get("theta"), generator=gen)
 
     def features(self, batch: Batch, generator: torch.Generator | None = None
                  ) -> tuple[Tensor, Tensor]:

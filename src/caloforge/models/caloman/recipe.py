@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from caloforge.errors import InputError
 from caloforge.models.caloman.model import Autoencoder, CaloMan, CaloManConfig
 from caloforge.models.family import SetupData, Stage
-from caloforge.preprocess import Preprocessor
+from caloforge.preprocess import fit_state
 from caloforge.train.config import TrainConfig
 
 __all__ = ["DIM_K", "DIM_SHOWERS", "FIT_SHOWERS", "Recipe", "mle_dimension", "setup", "stages"]
@@ -86,14 +86,8 @@ def setup(recipe: Recipe, data: SetupData) -> None:
         raise InputError(f"latent size {ae.latent} must be between 1 and the {geo.n_voxels} "
                          f"voxels of '{geo.name}'",
                          "lower model.autoencoder.latent (0 = the estimated intrinsic dimension)")
-    pre_state = recipe.model.preprocessing
-    pre_state.layer_sizes = list(geo.layer_sizes)
-    pre_state.threshold_mev = float(getattr(geo, "readout_threshold_mev", 0.0) or 0.0)
-    pre_state.use_theta = data.summary.angles
     batch = data.subset(FIT_SHOWERS)
-    pre = Preprocessor(pre_state)
-    pre.fit(batch["voxels"], batch["energies"], batch.get("theta"),
-            generator=torch.Generator().manual_seed(data.seed))
+    pre = fit_state(recipe.model.preprocessing, geo, batch, data.summary.angles, data.seed)
     if ae.latent == 0:
         n = min(DIM_SHOWERS, len(batch["energies"]))
         voxels, energies = batch["voxels"][:n].double(), batch["energies"][:n].double()
