@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -190,7 +191,7 @@ def main() -> None:
     out = toy(args) if args.part == "toy" else calo(args)
     out["meta"] = {"caloforge": __version__, "cpu": cpu_model(), "date": time.strftime("%Y-%m-%d"),
                    "wall_minutes": (time.perf_counter() - t0) / 60,
-                   "command": f"python benchmarks/amplification.py {args.part}",
+                   "command": "python " + " ".join(sys.argv),
                    "errors": "per row: bootstrap (truth-curve replicas and generated counts); "
                              "summary: standard error of the mean over training sets"}
     if args.part == "calo":
