@@ -43,7 +43,7 @@ from caloforge.errors import InputError
 from caloforge.evaluate.equal_bins import METRICS, QuantileBinning, fit_binning
 
 __all__ = ["AmplificationResult", "AmplificationRow", "TruthCurve", "TruthReference",
-           "amplification", "equivalent_size", "truth_curve", "truth_reference"]
+           "amplification", "check_sizes", "equivalent_size", "truth_curve", "truth_reference"]
 
 #: Fewest generated showers per bin (of the finest binning asked for).
 MIN_GENERATED_PER_BIN = 10
@@ -204,8 +204,11 @@ def _projections(reference: Mapping[str, np.ndarray], features: Sequence[str] | 
     return [(f,) for f in singles] + [tuple(pair) for pair in joint]
 
 
-def _check_sizes(n_gen: int, projections: list[tuple[str, ...]],
+def check_sizes(n_gen: int, projections: list[tuple[str, ...]],
                  n_quantiles: Sequence[int], train_size: int) -> None:
+    """Refuse a training size below 1, or a generated sample with fewer than
+    :data:`MIN_GENERATED_PER_BIN` showers per bin of the finest binning asked for (checked
+    before any file is read)."""
     if train_size < 1:
         raise InputError(f"the training size must be positive, got {train_size}",
                          "give the number of showers the model was trained on")
@@ -242,7 +245,7 @@ class TruthReference:
         """Equivalent truth sizes and amplification factors of one generated sample."""
         n_gen = len(next(iter(generated.values())))
         projections = list(dict.fromkeys(p for p, _ in self.binnings))
-        _check_sizes(n_gen, projections, sorted({q for _, q in self.binnings}), train_size)
+        check_sizes(n_gen, projections, sorted({q for _, q in self.binnings}), train_size)
         rng = np.random.default_rng([self.seed, train_size, n_gen])
         result = AmplificationResult(train_size, self.n_fit, self.n_curve, n_gen)
         for (proj, n_q), binning in self.binnings.items():
@@ -321,7 +324,7 @@ def amplification(reference: Mapping[str, np.ndarray], generated: Mapping[str, n
             non-finite feature, an unknown metric, a training size below 1.
     """
     n_gen = len(next(iter(generated.values())))
-    _check_sizes(n_gen, _projections(reference, features, joint), n_quantiles, train_size)
+    check_sizes(n_gen, _projections(reference, features, joint), n_quantiles, train_size)
     truth = truth_reference(reference, features=features, joint=joint, n_quantiles=n_quantiles,
                             metrics=metrics, fit_fraction=fit_fraction, n_sizes=n_sizes,
                             replicas=replicas, n_boot=n_boot, seed=seed, progress=progress)

@@ -21,8 +21,9 @@ import numpy as np
 
 from caloforge.data.io import ShowerFile
 from caloforge.errors import InputError
-from caloforge.evaluate.amplification import AmplificationResult, amplification
+from caloforge.evaluate.amplification import AmplificationResult, amplification, check_sizes
 from caloforge.evaluate.feature_table import FeatureTable
+from caloforge.evaluate.features import angular_layer_labels, feature_columns, layer_labels
 from caloforge.evaluate.report import write_amplification_report
 from caloforge.evaluate.runner import resolve_pair
 from caloforge.evaluate.sample import load_samples
@@ -109,14 +110,18 @@ def amplification_files(reference: str | Path, generated: str | Path, train_size
         Others: as in :func:`~caloforge.evaluate.amplification.amplification` and
             :func:`~caloforge.evaluate.runner.evaluate_files`.
     """
-    geo, thr = resolve_pair(ShowerFile(reference), ShowerFile(generated), geometry, threshold)
+    gen_file = ShowerFile(generated)
+    geo, thr = resolve_pair(ShowerFile(reference), gen_file, geometry, threshold)
+    known = list(feature_columns(layer_labels(geo), angular_layer_labels(geo)))
+    names = expand(features, known)
+    pairs = [tuple(p) for p in joint]
+    needed = list(dict.fromkeys(names + [n for p in pairs for n in p]))
+    expand(needed, known)  # every joint feature exists
+    n_gen = gen_file.n if max_showers is None else min(gen_file.n, max_showers)
+    check_sizes(n_gen, [(n,) for n in names] + pairs, n_quantiles, train_size)  # before reading
     kwargs: dict[str, Any] = {"threshold": thr, "max_showers": max_showers, "progress": progress}
     ref = load_samples(reference, geo, **kwargs)[0]
     gen = load_samples(generated, geo, **kwargs)[0]
-    names = expand(features, ref.features.names())
-    pairs = [tuple(p) for p in joint]
-    needed = list(dict.fromkeys(names + [n for p in pairs for n in p]))
-    expand(needed, ref.features.names())  # every joint feature exists
     result = amplification(feature_arrays(ref.features, needed),
                            feature_arrays(gen.features, needed), train_size, features=names,
                            joint=pairs, n_quantiles=n_quantiles, metrics=metrics,
