@@ -227,6 +227,14 @@ class Preprocessor(nn.Module):
                 - torch.log(self.y_std).sum())
         return y, ladj
 
+    def encode(self, voxels: Tensor, energies: Tensor) -> Tensor:
+        """Voxels (MeV, already dequantised if wanted) -> the ``(N, L + V)`` flow space: Flow
+        I's standardised layer features, then Flow II's standardised voxel features."""
+        layers = self.layer_energies(voxels)
+        w, _ = self.encode_layers(layers, energies)
+        y, _ = self.encode_voxels(voxels, layers)
+        return torch.cat([w, y], 1)
+
     def decode_voxels(self, y: Tensor, layers: Tensor) -> Tensor:
         """Standardised Flow II features and layer energies -> voxels (MeV), thresholded."""
         x = expit(y * self.y_std + self.y_mean, self.state.alpha)

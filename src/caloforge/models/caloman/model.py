@@ -126,10 +126,8 @@ class Autoencoder(PreprocessedModel, nn.Module):
         ``generator``'s noise) and its ``(N, C)`` conditions."""
         voxels = self.pre.dequantize(batch["voxels"], generator)
         energies = batch["energies"]
-        layers = self.pre.layer_energies(voxels)
-        w, _ = self.pre.encode_layers(layers, energies)
-        y, _ = self.pre.encode_voxels(voxels, layers)
-        return torch.cat([w, y], 1).float(), self.pre.context1(energies, batch.get("theta"))
+        return (self.pre.encode(voxels, energies).float(),
+                self.pre.context1(energies, batch.get("theta")))
 
     def posterior(self, x: Tensor, c: Tensor) -> tuple[Tensor, Tensor | None]:
         """Posterior mean and log-variance (None for ``ae``) of features ``x`` given ``c``."""

@@ -4,8 +4,8 @@ then stage ``latent_flow``.
 ``model.autoencoder.latent: 0`` (the default) sets the latent size to the intrinsic dimension of
 the training showers: the MacKay-Ghahramani maximum-likelihood estimate, averaged over
 ``k = 10..20``, on up to :data:`DIM_SHOWERS` showers in the autoencoder's input space (the
-estimator of :mod:`caloforge.evaluate.dimension`, written again here because models may not
-import ``evaluate``; the tests check that the two agree). On few showers this estimate is a
+estimator of ``caloforge intrinsic-dim``: :mod:`caloforge.intrinsic`, shared with
+:mod:`caloforge.evaluate.dimension`). On few showers this estimate is a
 lower bound (``docs/dimension.md``).
 """
 
@@ -15,10 +15,10 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import torch
 from torch import Tensor, nn
 
 from caloforge.errors import InputError
+from caloforge.intrinsic import estimate_dimension
 from caloforge.models.caloman.model import Autoencoder, CaloMan, CaloManConfig
 from caloforge.models.family import SetupData, Stage
 from caloforge.preprocess import fit_state
@@ -50,27 +50,18 @@ class Recipe:
 
 
 def mle_dimension(points: Tensor, k: tuple[int, int] = DIM_K) -> float:
-    """MacKay-Ghahramani intrinsic dimension of ``(N, D)`` points, averaged over ``k``.
+    """MacKay-Ghahramani intrinsic dimension of ``(N, D)`` points, averaged over ``k``
+    (:func:`caloforge.intrinsic.estimate_dimension`; an :class:`InputError`, a ``ValueError``,
+    for too few distinct points).
 
     Example:
+        >>> import torch
         >>> g = torch.Generator().manual_seed(0)
         >>> plane = torch.randn(1000, 3, generator=g) @ torch.randn(3, 40, generator=g)
         >>> round(mle_dimension(plane))
         3
     """
-    x = torch.unique(points.double(), dim=0)
-    k_min, k_max = k
-    if len(x) <= k_max:
-        raise ValueError(f"{len(x)} distinct points; the estimate needs more than {k_max}")
-    dist = torch.cdist(x, x)
-    dist.fill_diagonal_(math.inf)
-    near = dist.topk(k_max, dim=1, largest=False).values  # T_1 <= ... <= T_kmax
-    log_t = near.log()
-    values = []
-    for kk in range(k_min, k_max + 1):
-        inv_m = (log_t[:, kk - 1 : kk] - log_t[:, : kk - 1]).sum(1) / (kk - 1)
-        values.append(1.0 / inv_m.mean().item())
-    return sum(values) / len(values)
+    return estimate_dimension(points.double().cpu().numpy(), k).average("mackay-ghahramani")[0]
 
 
 def setup(recipe: Recipe, data: SetupData) -> None:
@@ -91,11 +82,8 @@ def setup(recipe: Recipe, data: SetupData) -> None:
     if ae.latent == 0:
         n = min(DIM_SHOWERS, len(batch["energies"]))
         voxels, energies = batch["voxels"][:n].double(), batch["energies"][:n].double()
-        layers = pre.layer_energies(voxels)
-        w, _ = pre.encode_layers(layers, energies)
-        y, _ = pre.encode_voxels(voxels, layers)
         try:
-            estimate = mle_dimension(torch.cat([w, y], 1))
+            estimate = mle_dimension(pre.encode(voxels, energies))
         except ValueError as exc:
             raise InputError(f"latent size 0 (auto) needs an intrinsic-dimension estimate: {exc}",
                              "set model.autoencoder.latent or train on more showers") from None
