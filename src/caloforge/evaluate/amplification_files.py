@@ -30,7 +30,7 @@ from caloforge.evaluate.sample import load_samples
 from caloforge.tables import write_text
 
 __all__ = ["DEFAULT_FEATURES", "amplification_files", "expand", "feature_arrays",
-           "plot_amplification"]
+           "plot_amplification", "table_amplification"]
 
 #: Single features binned when none are named: the energy response and the layer energies.
 DEFAULT_FEATURES = ("E_tot/E_inc", "E_layer_*")
@@ -59,6 +59,17 @@ def expand(patterns: Sequence[str], names: Sequence[str]) -> list[str]:
 def feature_arrays(table: FeatureTable, names: Sequence[str]) -> dict[str, np.ndarray]:
     """The named 1-D features of a sample (float64)."""
     return {n: np.asarray(table.feature(n), dtype=np.float64) for n in names}
+
+
+def table_amplification(reference: FeatureTable, generated: FeatureTable, train_size: int,
+                        features: Sequence[str], joint: Sequence[tuple[str, str]] = (),
+                        **options: Any) -> AmplificationResult:
+    """:func:`~caloforge.evaluate.amplification.amplification` of two samples' feature tables:
+    ``features`` one by one and the ``joint`` pairs (names as in ``FeatureTable.names()``);
+    ``options`` as there."""
+    needed = list(dict.fromkeys([*features, *(n for p in joint for n in p)]))
+    return amplification(feature_arrays(reference, needed), feature_arrays(generated, needed),
+                         train_size, features=list(features), joint=joint, **options)
 
 
 def plot_amplification(data: dict[str, Any], path: Path, metric: str = "chi2") -> Path:
@@ -115,17 +126,15 @@ def amplification_files(reference: str | Path, generated: str | Path, train_size
     known = list(feature_columns(layer_labels(geo), angular_layer_labels(geo)))
     names = expand(features, known)
     pairs = [tuple(p) for p in joint]
-    needed = list(dict.fromkeys(names + [n for p in pairs for n in p]))
-    expand(needed, known)  # every joint feature exists
+    expand([n for p in pairs for n in p], known)  # every joint feature exists
     n_gen = gen_file.n if max_showers is None else min(gen_file.n, max_showers)
     check_sizes(n_gen, [(n,) for n in names] + pairs, n_quantiles, train_size)  # before reading
     kwargs: dict[str, Any] = {"threshold": thr, "max_showers": max_showers, "progress": progress}
     ref = load_samples(reference, geo, **kwargs)[0]
     gen = load_samples(generated, geo, **kwargs)[0]
-    result = amplification(feature_arrays(ref.features, needed),
-                           feature_arrays(gen.features, needed), train_size, features=names,
-                           joint=pairs, n_quantiles=n_quantiles, metrics=metrics,
-                           replicas=replicas, n_boot=n_boot, seed=seed, progress=progress)
+    result = table_amplification(ref.features, gen.features, train_size, names, pairs,
+                                 n_quantiles=n_quantiles, metrics=metrics, replicas=replicas,
+                                 n_boot=n_boot, seed=seed, progress=progress)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     data = {**result.to_json(), "reference": str(reference), "generated": str(generated),

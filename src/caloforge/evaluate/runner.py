@@ -169,12 +169,15 @@ def evaluate_files(reference: str | Path, generated: str | Path, out_dir: str | 
 
 def _amplification(ref: Sample, gen: Sample, train_size: int, seed: int,
                    progress: bool) -> dict[str, Any]:
-    from caloforge.evaluate.amplification import amplification
-    from caloforge.evaluate.amplification_files import DEFAULT_FEATURES, expand, feature_arrays
+    from caloforge.evaluate.amplification_files import (
+        DEFAULT_FEATURES,
+        expand,
+        table_amplification,
+    )
 
     names = expand(DEFAULT_FEATURES, ref.features.names())
-    return amplification(feature_arrays(ref.features, names), feature_arrays(gen.features, names),
-                         train_size, seed=seed, progress=progress).to_json()
+    return table_amplification(ref.features, gen.features, train_size, names, seed=seed,
+                               progress=progress).to_json()
 
 
 def _versions(caloforge_version: str) -> dict[str, str]:
