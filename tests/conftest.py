@@ -28,6 +28,15 @@ def make_showers(n: int = 50, geometry: str = "ds1-photons", seed: int = 0,
                    **kwargs)
 
 
+def simulate_file(path: Path, geometry: str, n: int, seed: int | None = None) -> Path:
+    """``caloforge simulate`` (the fast simulator) into ``path``, asserting it succeeded."""
+    from caloforge.cli.main import main
+
+    args = ["simulate", "--geometry", geometry, "-n", str(n), "-o", str(path), "--no-progress"]
+    assert main(args + ([] if seed is None else ["--seed", str(seed)])) == 0
+    return path
+
+
 @pytest.fixture
 def showers() -> Showers:
     return make_showers()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.conftest import simulate_file
 
 from caloforge.cli.main import main
 from caloforge.data import read_showers
@@ -21,18 +22,12 @@ from caloforge.train.run import Run
 
 @pytest.fixture(scope="module")
 def ds1_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("data") / "ds1.h5"
-    assert main(["simulate", "--geometry", "ds1-photons", "-n", "2000", "--seed", "3", "-o",
-                 str(path), "--no-progress"]) == 0
-    return path
+    return simulate_file(tmp_path_factory.mktemp("data") / "ds1.h5", "ds1-photons", 2000, 3)
 
 
 @pytest.fixture(scope="module")
 def ild_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("data") / "ild.h5"
-    assert main(["simulate", "--geometry", "ild-photons", "-n", "3", "-o", str(path),
-                 "--no-progress"]) == 0
-    return path
+    return simulate_file(tmp_path_factory.mktemp("data") / "ild.h5", "ild-photons", 3)
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from tests.conftest import simulate_file
 
 from caloforge import Showers, get_geometry
 from caloforge.cli.main import main
@@ -27,10 +28,8 @@ from caloforge.train.run import read_status
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("caloman") / "showers.h5"
-    assert main(["simulate", "--geometry", "ds1-photons", "-n", "500", "--seed", "3", "-o",
-                 str(path), "--no-progress"]) == 0
-    return path
+    return simulate_file(tmp_path_factory.mktemp("caloman") / "showers.h5", "ds1-photons", 500,
+                         3)
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from types import ModuleType
 
 import pytest
 import torch
+from tests.conftest import simulate_file
 
 from caloforge.cli.main import main
 from caloforge.noise import BatchRows, RowGenerator, batch_noise
@@ -117,9 +118,7 @@ def test_cli_train_ddp_under_torchrun(tmp_path: Path) -> None:
     trains them (float32 here, so to float rounding)."""
     from caloforge.train.run import Run
 
-    data = tmp_path / "ds1.h5"
-    assert main(["simulate", "--geometry", "ds1-photons", "-n", "300", "--seed", "3", "-o",
-                 str(data), "--no-progress"]) == 0
+    data = simulate_file(tmp_path / "ds1.h5", "ds1-photons", 300, 3)
     flags = ["--data", str(data), "--preset", "tiny", "--epochs", "1", "--batch-size", "64",
              "--device", "cpu", "--threads", "1", "--no-progress"]
     _torchrun(["-m", "caloforge.cli.main", "train", *flags, "-o", str(tmp_path / "ddp"),

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tests.conftest import simulate_file
 
 from caloforge.cli.main import main
 from caloforge.deploy import ExportedSampler, IOLayout, SamplerGraph, export_run, to_par04
@@ -34,8 +35,7 @@ def student(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny ds1-photons CaloFlow run, teacher and distilled student (one epoch each)."""
     base = tmp_path_factory.mktemp("deploy")
     data, run = base / "ds1.h5", base / "run"
-    assert main(["simulate", "--geometry", "ds1-photons", "-n", "600", "--seed", "3", "-o",
-                 str(data), "--no-progress"]) == 0
+    simulate_file(data, "ds1-photons", 600, 3)
     assert main(["train", "--model", "caloflow", "--data", str(data), "--out", str(run),
                  "--preset", "tiny", "--epochs", "1", "--no-progress"]) == 0
     return run
