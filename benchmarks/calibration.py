@@ -1,58 +1,85 @@
-"""Energy-calibration study: maximum-likelihood (Flow I ensembles) against MSE regression,
-each trained on a uniform and on a log-uniform prior over 1-100 GeV (CaloGAN geometry, photons
-from caloforge's reference simulator), tested at fixed energies.
+"""Energy-calibration study: maximum likelihood (Flow I ensembles) against MSE regression and a
+linear calibration, each trained on several priors p(E_inc), tested at fixed energies.
 
-    python benchmarks/calibration.py --work .scratch/calibration            # everything
-    python benchmarks/calibration.py --work W --members 2 --n-test 300      # a quick look
+    python benchmarks/calibration.py --case sampling --work .scratch/cal-sampling   # prior study
+    python benchmarks/calibration.py --case calogan --work .scratch/calibration      # CaloGAN
+    python benchmarks/calibration.py --case sampling --members 2 --n-test 500        # a quick look
+
+Cases (photons from caloforge's fast simulator, Geant4-tuned CaloGAN preset; not Geant4):
+
+* ``calogan``: the CaloGAN cells' total deposit (no sampling fluctuations), uniform and
+  log-uniform priors over 1-100 GeV. The calorimeter resolves energy so well (1-5 %) that the
+  prior barely matters.
+* ``sampling``: the same stack read out as a coarse sampling calorimeter (calibrated sampled
+  signal with a stochastic term of 60 %/sqrt(E/GeV) and a 2 % constant term), trained on a
+  uniform prior over 1-100 GeV, a falling power law E^-2 over 1-100 GeV and a narrow uniform prior
+  over 15-40 GeV: the case where a regression's answer depends on the prior.
 
 Missing training files are simulated and missing Flow I runs trained into ``--work`` (each run
-resumes if interrupted), so the script can be stopped and restarted. Prints a table and writes
-``benchmarks/results/calibration.json`` and the plots next to it.
+resumes if interrupted). Prints tables and writes ``benchmarks/results/calibration-CASE.json``
+with the response and pull plots next to it. Prior-to-prior response differences use the same
+test showers for both priors and a paired bootstrap for their errors.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import time
-from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
-from caloforge.applications.calibration import response_summary
+from caloforge.applications.calibration import pulls, response_summary
 from caloforge.applications.likelihood import calibrate_showers
-from caloforge.applications.plots import plot_calibration, plot_pulls
-from caloforge.applications.regression import RegressionConfig, RegressorEnsemble
+from caloforge.applications.plots import plot_prior_study, plot_pulls
+from caloforge.applications.regression import LinearCalibration, RegressionConfig, RegressorEnsemble
 from caloforge.cli._format import table
 from caloforge.data.io import read_showers
+from caloforge.data.showers import Showers
 from caloforge.geometry import get_geometry
 from caloforge.simulate.config import load_config
 from caloforge.simulate.simulator import ReferenceSimulator
 from caloforge.tables import write_json
 from caloforge.train import Run, train_run
 
-#: Prior -> seed of its training showers.
-PRIORS = {"uniform": 12, "log-uniform": 11}
-GEOMETRY = "calogan"
 RESULTS = Path(__file__).parent / "results"
+GEOMETRY = "calogan"
+_RANGE = {"e_min_mev": 1_000.0, "e_max_mev": 100_000.0}
+CASES: dict[str, dict[str, Any]] = {
+    "calogan": {
+        "readout": {},
+        "priors": {"uniform": {"kind": "uniform", **_RANGE},
+                   "log-uniform": {"kind": "log-uniform", **_RANGE}},
+        "energies": [5, 10, 20, 50, 80],
+    },
+    "sampling": {
+        "readout": {"energy_scale": "calibrated", "stochastic_term": 0.6, "constant_term": 0.02},
+        "priors": {"uniform": {"kind": "uniform", **_RANGE},
+                   "power-law": {"kind": "power-law", "index": 2.0, **_RANGE},
+                   "narrow": {"kind": "uniform", "e_min_mev": 15_000.0, "e_max_mev": 40_000.0}},
+        "energies": [5, 10, 20, 30, 50, 80],
+    },
+}
+#: Seed of each prior's training showers (test showers use 1000 + E/GeV).
+TRAIN_SEED = {"uniform": 12, "log-uniform": 11, "power-law": 13, "narrow": 14}
+#: Bootstrap resamples of the paired prior-to-prior differences.
+RESAMPLES = 20
 
 
-def _simulator(spectrum: dict[str, object] | None, n: int, seed: int) -> ReferenceSimulator:
-    over: dict[str, object] = {"particle": "photon", "n": n, "seed": seed}
-    if spectrum:
-        over["spectrum"] = spectrum
+def simulator(case: str, spectrum: dict[str, Any], n: int, seed: int) -> ReferenceSimulator:
+    over: dict[str, Any] = {"particle": "photon", "n": n, "seed": seed, "spectrum": spectrum}
+    if CASES[case]["readout"]:
+        over["readout"] = CASES[case]["readout"]
     return ReferenceSimulator(load_config(GEOMETRY, over))
 
 
-def training_file(work: Path, prior: str, n: int) -> Path:
-    """The prior's training showers (simulated once)."""
-    path = work / f"train-{prior}.h5"
-    if not path.is_file():
-        spectrum = {"kind": prior, "e_min_mev": 1_000.0, "e_max_mev": 100_000.0}
-        _simulator(spectrum, n, PRIORS[prior]).write(path, progress=True)
-    return path
+def inside(spectrum: dict[str, Any], energy_gev: float) -> bool:
+    """Whether a test energy lies within a prior's support."""
+    return bool(spectrum["e_min_mev"] <= energy_gev * 1e3 <= spectrum["e_max_mev"])
 
 
 def flow_runs(work: Path, prior: str, data: Path, members: int, threads: int) -> list[Run]:
@@ -63,86 +90,144 @@ def flow_runs(work: Path, prior: str, data: Path, members: int, threads: int) ->
     return [Run.load(work / prior / f"member-{k}") for k in range(members)]
 
 
-def summarise(e_hat: np.ndarray, e_true: float, sigma: np.ndarray | None) -> dict[str, float]:
-    return {k: round(v, 5) for k, v in asdict(response_summary(e_hat, e_true, sigma)).items()}
+Estimates = dict[str, dict[float, dict[str, np.ndarray]]]
+
+
+def cached(path: Path) -> Estimates | None:
+    """Estimates saved by an earlier run (``method/E/key`` arrays in an ``.npz``)."""
+    if not path.is_file():
+        return None
+    out: Estimates = {}
+    with np.load(path) as data:
+        for name in data.files:
+            method, energy, key = name.split("/")
+            out.setdefault(method, {}).setdefault(float(energy), {})[key] = data[name]
+    return out
+
+
+def estimates(case: str, work: Path, prior: str, args: argparse.Namespace,
+              tests: dict[float, Showers]) -> Estimates:
+    """Per method and test energy: ``e_hat`` (and the flow's interval), for one prior; saved in
+    ``work`` so that tables and plots can be remade without recalibrating."""
+    spectrum = CASES[case]["priors"][prior]
+    data = work / f"train-{prior}.h5"
+    if not data.is_file():
+        simulator(case, spectrum, args.n_train, TRAIN_SEED[prior]).write(data, progress=True)
+    runs = flow_runs(work, prior, data, args.members, args.threads)
+    train = read_showers(data)
+    mlp = RegressorEnsemble(get_geometry(GEOMETRY), RegressionConfig(members=args.members))
+    mlp.fit(train.voxels, train.energies)
+    linear = LinearCalibration().fit(train.voxels, train.energies)
+    out: dict[str, dict[float, dict[str, np.ndarray]]] = {"flow": {}, "MSE": {}, "linear": {}}
+    for energy, showers in tests.items():
+        if not inside(spectrum, energy):
+            continue
+        res = calibrate_showers(runs, showers, "layers")
+        out["flow"][energy] = {"e_hat": res.e_hat, "sigma": res.sigma,
+                               "sigma_left": res.sigma_left, "sigma_right": res.sigma_right}
+        out["MSE"][energy] = {"e_hat": mlp.predict(showers.voxels)}
+        out["linear"][energy] = {"e_hat": linear.predict(showers.voxels)}
+        print(f"  {prior}: {energy:g} GeV done", flush=True)
+    np.savez(work / f"estimates-{prior}-n{args.n_test}.npz",
+             **{f"{m}/{e:g}/{k}": v for m, by_e in out.items() for e, est in by_e.items()
+                for k, v in est.items()})
+    return out
+
+
+def summary_row(method: str, prior: str, energy: float, est: dict[str, np.ndarray]
+                ) -> dict[str, Any]:
+    """One table row: response, resolution and (for the flow) side-aware pulls."""
+    interval = (est["sigma_left"], est["sigma_right"]) if "sigma" in est else None
+    s = response_summary(est["e_hat"], energy * 1e3, est.get("sigma"), interval=interval)
+    return {"method": method, "prior": prior, "E_GeV": energy,
+            **{k: round(float(v), 5) for k, v in vars(s).items()}}
+
+
+def paired_shift(a: np.ndarray, b: np.ndarray, e_true: float, seed: int
+                 ) -> dict[str, float]:
+    """How far the estimates move between two priors, on the same showers, with
+    paired-bootstrap errors: the difference of the responses (KDE modes of E_hat / E, noisy at
+    poor resolution) and the median per-shower shift ``(E_hat_a - E_hat_b) / E`` (precise)."""
+    rng = np.random.default_rng(seed)
+
+    def both(rows: np.ndarray | slice) -> tuple[float, float]:
+        mode = response_summary(a[rows], e_true, resamples=1).response - \
+            response_summary(b[rows], e_true, resamples=1).response
+        return mode, float(np.median((a[rows] - b[rows]) / e_true))
+
+    mode, median = both(slice(None))
+    boot = np.array([both(rng.integers(0, len(a), len(a))) for _ in range(RESAMPLES)])
+    return {"mode_shift": round(mode, 5), "mode_shift_err": round(float(boot[:, 0].std()), 5),
+            "shower_shift": round(median, 5),
+            "shower_shift_err": round(float(boot[:, 1].std()), 5)}
+
+
+def prior_table(results: dict[str, Any], energies: list[float]) -> list[dict[str, Any]]:
+    """Response difference of each prior from the uniform one, per method and energy."""
+    rows = []
+    for prior in results:
+        if prior == "uniform":
+            continue
+        for method in ("flow", "MSE", "linear"):
+            for energy in energies:
+                a, b = results[prior][method].get(energy), results["uniform"][method].get(energy)
+                if a is None or b is None:
+                    continue
+                rows.append({"method": method, "prior": f"{prior} - uniform", "E_GeV": energy,
+                             **paired_shift(a["e_hat"], b["e_hat"], energy * 1e3, int(energy))})
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--work", default=".scratch/calibration", help="data and runs folder")
-    parser.add_argument("--members", type=int, default=5, help="flows and regressors per prior")
+    parser.add_argument("--case", choices=sorted(CASES), default="sampling")
+    parser.add_argument("--work", help="data and runs folder (default .scratch/cal-CASE)")
+    parser.add_argument("--members", type=int, default=3, help="flows and regressors per prior")
     parser.add_argument("--n-train", type=int, default=100_000, help="training showers")
-    parser.add_argument("--n-test", type=int, default=1000, help="test showers per energy")
-    parser.add_argument("--energies", type=float, nargs="+", default=[5, 10, 20, 50, 80],
-                        help="test energies, GeV")
-    parser.add_argument("--full-run", help="a Flow I + Flow II run to add a 'full' row")
+    parser.add_argument("--n-test", type=int, default=4000, help="test showers per energy")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
-    parser.add_argument("--out", default=str(RESULTS / "calibration.json"))
+    parser.add_argument("--out", help="JSON (default benchmarks/results/calibration-CASE.json)")
+    parser.add_argument("--replot", action="store_true",
+                        help="redraw the response plot from the JSON")
     args = parser.parse_args()
+    if args.replot:
+        out = Path(args.out or RESULTS / f"calibration-{args.case}.json")
+        rows = json.loads(out.read_text())["rows"]
+        print(plot_prior_study(rows, out.with_name(f"calibration-{args.case}_response.png")))
+        return
     torch.set_num_threads(args.threads)
-    work = Path(args.work)
+    case, energies = args.case, CASES[args.case]["energies"]
+    work = Path(args.work or f".scratch/cal-{case}")
     work.mkdir(parents=True, exist_ok=True)
-    geo = get_geometry(GEOMETRY)
-    tests = {e: _simulator({"kind": "fixed", "e_min_mev": e * 1e3}, args.n_test,
-                           seed=1000 + int(e)).simulate() for e in args.energies}
-    rows: list[dict[str, object]] = []
-    curves: dict[str, dict[str, list[float]]] = {}
-    pulls: dict[str, np.ndarray] = {}
-    timing: dict[str, float] = {}
-    for prior in PRIORS:
-        data = training_file(work, prior, args.n_train)
-        runs = flow_runs(work, prior, data, args.members, args.threads)
-        t0 = time.perf_counter()
-        train = read_showers(data)
-        mlp = RegressorEnsemble(geo, RegressionConfig(members=args.members)).fit(
-            train.voxels, train.energies)
-        timing[f"mlp_fit_{prior}_s"] = round(time.perf_counter() - t0, 1)
-        methods: dict[str, list[Run] | None] = {f"flow ({prior})": runs, f"MSE ({prior})": None}
-        if args.full_run and prior == "log-uniform":
-            methods["flow I+II (log-uniform, 1 run)"] = [Run.load(args.full_run)]
-        for label, members in methods.items():
-            curve: dict[str, list[float]] = {}
-            pull_all = []
-            for energy, showers in tests.items():
-                t0 = time.perf_counter()
-                if members is None:
-                    e_hat, sigma = mlp.predict(showers.voxels), None
-                else:
-                    part = "full" if "I+II" in label else "layers"
-                    res = calibrate_showers(members, showers, part)  # type: ignore[arg-type]
-                    e_hat, sigma = res.e_hat, res.sigma
-                    pull_all.append((e_hat - energy * 1e3) / sigma)
-                timing[f"{label} @ {energy:g} GeV s"] = round(time.perf_counter() - t0, 1)
-                summary = summarise(e_hat, energy * 1e3, sigma)
-                rows.append({"method": label, "E_GeV": energy, **summary})
-                for key, value in summary.items():
-                    curve.setdefault(key, []).append(value)
-                print(table([rows[-1]]), flush=True)
-            curves[label] = {k: v for k, v in curve.items() if not np.all(np.isnan(v))}
-            if pull_all:
-                pulls[label] = np.concatenate(pull_all)
-    prior_shift = []
-    for kind in ("flow", "MSE"):
-        a, b = curves[f"{kind} (uniform)"]["response"], curves[f"{kind} (log-uniform)"]["response"]
-        prior_shift += [{"method": kind, "E_GeV": e, "uniform": x, "log_uniform": y,
-                         "difference": round(x - y, 5)}
-                        for e, x, y in zip(args.energies, a, b, strict=True)]
-    print("\n" + table(rows))
-    print("\nprior dependence of the response\n" + table(prior_shift))
-    pull_table = {k: {"std": round(float(np.std(v)), 4),
-                      "width68": round(float(0.5 * np.subtract(*np.percentile(v, [84, 16]))), 4)}
-                  for k, v in pulls.items()}
-    print("\npulls", pull_table)
-    out = Path(args.out)
-    plot_calibration(args.energies, curves, out.with_name("calibration_response.png"))
-    plot_pulls(pulls, out.with_name("calibration_pulls.png"))
+    t0 = time.perf_counter()
+    results: dict[str, Estimates] = {}
+    tests: dict[float, Showers] = {}
+    for prior in CASES[case]["priors"]:
+        saved = cached(work / f"estimates-{prior}-n{args.n_test}.npz")
+        if saved is None and not tests:
+            tests = {e: simulator(case, {"kind": "fixed", "e_min_mev": e * 1e3}, args.n_test,
+                                  1000 + int(e)).simulate() for e in energies}
+        results[prior] = saved if saved is not None else estimates(case, work, prior, args, tests)
+    rows = [summary_row(method, prior, energy, est)
+            for prior, by_method in results.items() for method, by_e in by_method.items()
+            for energy, est in by_e.items()]
+    shifts = prior_table(results, energies)
+    print("\n" + table(rows) + "\n\nprior dependence of the response (paired)\n" + table(shifts))
+    out = Path(args.out or RESULTS / f"calibration-{case}.json")
+    plot_prior_study(rows, out.with_name(f"calibration-{case}_response.png"))
+    flow_pulls = {f"flow ({prior})": np.concatenate(
+        [pulls(est["e_hat"], e * 1e3, est["sigma_left"], est["sigma_right"])
+         for e, est in by_method["flow"].items()]) for prior, by_method in results.items()}
+    plot_pulls(flow_pulls, out.with_name(f"calibration-{case}_pulls.png"))
     write_json(out, {"meta": {"date": time.strftime("%Y-%m-%d"), "machine": platform.machine(),
-                              "threads": args.threads, "geometry": GEOMETRY,
-                              "data": "caloforge reference simulator (photons), not Geant4",
+                              "threads": args.threads, "geometry": GEOMETRY, "case": case,
+                              "readout": CASES[case]["readout"], "priors": CASES[case]["priors"],
+                              "data": "caloforge fast simulator, Geant4-tuned preset (photons),"
+                                      " not Geant4",
                               "members": args.members, "n_train": args.n_train,
-                              "n_test": args.n_test},
-                     "rows": rows, "prior_dependence": prior_shift, "pulls": pull_table,
-                     "timing_s": timing})
+                              "n_test": args.n_test,
+                              "minutes": round((time.perf_counter() - t0) / 60, 1)},
+                     "rows": rows, "prior_dependence": shifts})
     print(f"wrote {out}")
 
 

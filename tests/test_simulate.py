@@ -13,7 +13,8 @@ from caloforge.data import ShowerFile, read_showers
 from caloforge.errors import InputError
 from caloforge.geometry import get_geometry
 from caloforge.simulate import ReferenceSimulator, list_presets, load_config, simulate
-from caloforge.simulate.incidence import Incidence
+from caloforge.simulate.config import SpectrumConfig
+from caloforge.simulate.incidence import Incidence, sample_energies
 from caloforge.simulate.readout import MOYAL_MEAN, Readout
 from caloforge.simulate.signals import chi_to_gamma_gamma, invariant_mass, opening_angle
 
@@ -49,6 +50,18 @@ def test_ds1_spectrum_is_discrete() -> None:
     # tuned to Geant4's ds1 cells, calibrated with each layer's MIP sampling fraction: e/mip
     # makes the response 0.68 (1 GeV) to 0.77 (100 GeV) there (docs/tuning.md)
     assert 0.65 < np.median(ratio) < 0.85
+
+
+def test_power_law_spectrum_has_its_index() -> None:
+    """dN/dE ~ E^-2 on [1, 100] GeV: the mean is ln(100) / (1 - 1/100) GeV (closed form) and the
+    maximum-likelihood index (Pareto MLE, truncation ignored at this range) is close to 2."""
+    spec = SpectrumConfig(kind="power-law", e_min_mev=1e3, e_max_mev=1e5, index=2.0)
+    e = sample_energies(spec, 200_000, np.random.default_rng(4)) / 1e3
+    assert e.min() >= 1.0 and e.max() <= 100.0
+    assert e.mean() == pytest.approx(np.log(100.0) / 0.99, rel=0.01)
+    assert np.mean(e < 2.0) == pytest.approx((1 - 1 / 2) / (1 - 1 / 100), abs=0.005)
+    cfg = load_config("calogan", {"spectrum": {"kind": "power-law", "index": 3.0}})
+    assert cfg.spectrum.index == 3.0
 
 
 def test_same_seed_same_file_different_seed_differs(tmp_path: Path) -> None:

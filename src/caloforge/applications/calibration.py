@@ -18,7 +18,7 @@ from scipy.special import logsumexp
 from scipy.stats import gaussian_kde
 
 __all__ = ["CalibrationResult", "LogLikelihood", "ResponseSummary", "calibrate", "ensemble",
-           "response_summary"]
+           "pulls", "response_summary"]
 
 #: ``log_like(energies) -> (n,)``: log-likelihood of each shower at its own candidate energy.
 LogLikelihood = Callable[[np.ndarray], np.ndarray]
@@ -169,10 +169,28 @@ def _mode(values: np.ndarray) -> float:
     return float(grid[np.argmax(kde(grid))])
 
 
+def pulls(e_hat: np.ndarray, e_true: float | np.ndarray, sigma_left: np.ndarray,
+          sigma_right: np.ndarray) -> np.ndarray:
+    """Pulls with asymmetric intervals: ``(E_hat - E) / sigma_L`` where the truth lies below the
+    estimate, ``/ sigma_R`` where it lies above (the side of the interval that covers it).
+
+    Example:
+        >>> pulls(np.array([12.0, 8.0]), 10.0, np.array([1.0, 1.0]), np.array([4.0, 4.0])).tolist()
+        [2.0, -0.5]
+    """
+    e_hat = np.asarray(e_hat, dtype=np.float64)
+    side = np.where(e_hat >= e_true, np.asarray(sigma_left), np.asarray(sigma_right))
+    return np.asarray((e_hat - e_true) / side)
+
+
 def response_summary(e_hat: np.ndarray, e_true: float | np.ndarray,
                      sigma: np.ndarray | None = None, resamples: int = 20,
-                     seed: int = 0) -> ResponseSummary:
+                     seed: int = 0,
+                     interval: tuple[np.ndarray, np.ndarray] | None = None) -> ResponseSummary:
     """Response (bootstrap + KDE mode of ``E_hat / E``), resolution and pulls.
+
+    With ``interval = (sigma_left, sigma_right)`` the pulls use the side of the interval that
+    faces the truth (:func:`pulls`); otherwise the symmetric ``sigma``.
 
     Example:
         >>> rng = np.random.default_rng(0)
@@ -188,7 +206,8 @@ def response_summary(e_hat: np.ndarray, e_true: float | np.ndarray,
     half = float(np.quantile(np.abs(ratio - mode), 0.68))
     out = ResponseSummary(float(np.mean(modes)), float(np.std(modes)), half / mode)
     if sigma is not None:
-        pull = (np.asarray(e_hat) - e_true) / np.asarray(sigma)
+        pull = (pulls(e_hat, e_true, *interval) if interval is not None
+                else (np.asarray(e_hat) - e_true) / np.asarray(sigma))
         q16, q84 = np.percentile(pull, [16, 84])
         out.predicted = float(np.mean(np.asarray(sigma) / np.asarray(e_hat)))
         out.pull_std, out.pull_width = float(np.std(pull)), float(0.5 * (q84 - q16))

@@ -15,7 +15,7 @@ import numpy as np
 from caloforge.applications.anomaly import AnomalyStudyResult
 from caloforge.evaluate.plots import STYLE
 
-__all__ = ["plot_anomaly_study", "plot_calibration", "plot_pulls"]
+__all__ = ["plot_anomaly_study", "plot_calibration", "plot_prior_study", "plot_pulls"]
 
 #: Working points drawn keep at least this many background events (as in max SI).
 MIN_BACKGROUND = 10
@@ -116,4 +116,41 @@ def plot_pulls(pulls: Mapping[str, np.ndarray], path: str | Path) -> Path:
                 label="N(0, 1)")
         ax.set(xlabel="pull (E_hat - E) / sigma", ylabel="density")
         ax.legend(fontsize=7, loc="upper left")
+        return _save(fig, Path(path))
+
+
+def plot_prior_study(rows: Sequence[Mapping[str, object]], path: str | Path) -> Path:
+    """Response (mode of E_hat/E, bootstrap errors) and resolution against the true energy: one
+    column per method, one colour per training prior.
+
+    Arguments:
+        rows: Dicts with ``method``, ``prior``, ``E_GeV``, ``response``, ``response_err`` and
+            ``resolution`` (as the calibration benchmark writes them).
+        path: Output PNG.
+    """
+    methods = list(dict.fromkeys(str(r["method"]) for r in rows))
+    priors = list(dict.fromkeys(str(r["prior"]) for r in rows))
+    colors = dict(zip(priors, plt.cm.tab10(np.arange(len(priors))), strict=True))
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(2, len(methods), figsize=(4.2 * len(methods), 6.4),
+                                 sharex=True, sharey="row", squeeze=False)
+        for col, method in enumerate(methods):
+            top, bottom = axes[0, col], axes[1, col]
+            for prior in priors:
+                sel = [r for r in rows if r["method"] == method and r["prior"] == prior]
+                e = [float(r["E_GeV"]) for r in sel]  # type: ignore[arg-type]
+                top.errorbar(e, [r["response"] for r in sel], marker="o", capsize=2,
+                             yerr=[r["response_err"] for r in sel], color=colors[prior],
+                             label=f"trained on {prior}")
+                bottom.plot(e, [r["resolution"] for r in sel], "o-", color=colors[prior])
+            top.axhline(1.0, color="0.5", lw=0.8)
+            top.axhspan(0.99, 1.01, color="0.9", zorder=0)
+            top.set(title=method, xscale="log")
+            bottom.set(xlabel="E_true [GeV]", yscale="log")
+            ticks = sorted({float(r["E_GeV"]) for r in rows})  # type: ignore[arg-type]
+            bottom.set_xticks(ticks, [f"{t:g}" for t in ticks])
+            bottom.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+            top.legend(fontsize=7)
+        axes[0, 0].set_ylabel("response: mode of E_hat / E")
+        axes[1, 0].set_ylabel("resolution (68 % half-width / mode)")
         return _save(fig, Path(path))

@@ -21,7 +21,7 @@ from sklearn.preprocessing import StandardScaler
 from caloforge.errors import InputError
 from caloforge.geometry.base import LayeredGeometry
 
-__all__ = ["RegressionConfig", "RegressorEnsemble", "layer_features"]
+__all__ = ["LinearCalibration", "RegressionConfig", "RegressorEnsemble", "layer_features"]
 
 #: Added to every layer energy before the log, MeV (empty layers stay finite).
 FLOOR_MEV = 1.0
@@ -111,3 +111,35 @@ class RegressorEnsemble:
         x = layer_features(voxels, self.geometry)
         mean = np.mean([m.predict(x) for m in self.members], axis=0)
         return np.exp(self._shift + self._scale * mean)
+
+
+@dataclass
+class LinearCalibration:
+    """The simplest calibration: a straight line ``D = k E + c`` fitted by least squares to the
+    total deposit ``D`` against the true energy on training showers, inverted per shower,
+    ``E_hat = (D - c) / k``. Fitting ``D`` on ``E`` (not ``E`` on ``D``) makes it insensitive to
+    the training spectrum as long as the response is linear.
+
+    Example:
+        >>> e = np.array([1e3, 2e3, 4e3])
+        >>> cal = LinearCalibration().fit(0.9 * e[:, None] + 5.0, e)
+        >>> cal.predict(np.array([[905.0]])).round(6).tolist()
+        [1000.0]
+    """
+
+    slope: float = 1.0
+    offset: float = 0.0
+
+    def fit(self, voxels: np.ndarray, energies: np.ndarray) -> LinearCalibration:
+        """Fit ``k`` and ``c`` (MeV) on training showers."""
+        deposit = np.asarray(voxels, dtype=np.float64).reshape(len(voxels), -1).sum(1)
+        self.slope, self.offset = (float(v) for v in np.polyfit(energies, deposit, 1))
+        if self.slope <= 0:
+            raise InputError("the deposit does not grow with the energy",
+                             "check the training file's energies and showers")
+        return self
+
+    def predict(self, voxels: np.ndarray) -> np.ndarray:
+        """Energy estimates (MeV)."""
+        deposit = np.asarray(voxels, dtype=np.float64).reshape(len(voxels), -1).sum(1)
+        return np.asarray((deposit - self.offset) / self.slope)

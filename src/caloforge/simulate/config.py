@@ -35,15 +35,18 @@ class SpectrumConfig:
     """Incident-energy spectrum.
 
     Attributes:
-        kind: ``discrete`` (``values`` with relative ``weights``), ``log-uniform``, ``uniform``
-            or ``fixed`` (``e_min_mev``).
+        kind: ``discrete`` (``values`` with relative ``weights``), ``log-uniform``, ``uniform``,
+            ``power-law`` (``dN/dE ~ E^-index`` on the range: a falling spectrum) or ``fixed``
+            (``e_min_mev``).
         e_min_mev, e_max_mev: Range for the continuous spectra, MeV.
+        index: Spectral index of ``power-law`` (1 is log-uniform, 0 uniform).
         values_mev, weights: Energies and relative frequencies of a discrete spectrum.
     """
 
-    kind: Literal["discrete", "log-uniform", "uniform", "fixed"] = "log-uniform"
+    kind: Literal["discrete", "log-uniform", "uniform", "power-law", "fixed"] = "log-uniform"
     e_min_mev: float = 1_000.0
     e_max_mev: float = 100_000.0
+    index: float = 2.0
     values_mev: list[float] = field(default_factory=list)
     weights: list[float] = field(default_factory=list)
 
@@ -140,7 +143,7 @@ class SimulationConfig:
         if s.kind == "discrete" and (not s.values_mev or len(s.values_mev) != len(s.weights)):
             raise InputError("discrete spectrum needs values_mev and as many weights",
                              "fix the spectrum block")
-        if s.kind in ("uniform", "log-uniform") and not 0 < s.e_min_mev <= s.e_max_mev:
+        if s.kind in ("uniform", "log-uniform", "power-law") and not 0 < s.e_min_mev <= s.e_max_mev:
             raise InputError("spectrum needs 0 < e_min_mev <= e_max_mev", "fix the energy range")
         if s.kind == "fixed" and s.e_min_mev <= 0:
             raise InputError("fixed energy must be > 0 MeV", "fix e_min_mev")
