@@ -12,6 +12,7 @@ __all__ = ["register", "run"]
 EPILOG = """examples:
   caloforge evaluate --reference ref.h5 --generated gen.h5 --out eval/ --reference-split
   caloforge evaluate --reference ref.h5 --generated gen.h5 --mode hist,cls-high --out eval/
+  caloforge evaluate --reference ref.h5 --generated gen.h5 --mode fpd,kpd,prdc --out eval/
   caloforge evaluate --reference ref.h5 --generated gen.h5 --mode cls-low --protocol challenge \\
       --out eval_challenge/
 """
@@ -22,9 +23,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "evaluate", help="CaloChallenge metrics, physics observables and an HTML report",
         description="Compare a generated CaloChallenge file with a reference file: separation "
-        "power of high-level features, classifier AUC (cls-low, cls-low-normed, cls-high), "
-        "FPD/KPD, physics observables. Writes metrics.json, plots and a self-contained "
-        "report.html to --out.", epilog=EPILOG)
+        "power of high-level features and of the voxel-energy spectrum (hist), classifier AUC "
+        "(cls-low, cls-low-normed, cls-high, cls-resnet), FPD/KPD, "
+        "precision/recall/density/coverage (prdc), "
+        "physics observables. Prints one table (value, error, n, floor, verdict) and writes "
+        "metrics.json, plots and a self-contained report.html to --out.", epilog=EPILOG)
     p.add_argument("--reference", required=True, help="reference .h5 (e.g. Geant4 or simulator)")
     p.add_argument("--generated", required=True, help="generated .h5 to judge")
     add_out(p, "output folder")
@@ -45,6 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
              "jetnet's and the CaloChallenge evaluation's)", default=42)
     add_threads(p)
     p.add_argument("--no-plots", action="store_true", help="skip the plots")
+    p.add_argument("--svg", action="store_true", help="write the figures as SVG (embedded in the "
+                   "report) instead of PNG")
     add_force(p, "an existing report in --out")
     add_progress(p)
     p.set_defaults(func=run)
@@ -64,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
             args.reference, args.generated, args.out, geometry=args.geometry, modes=args.mode,
             protocol=args.protocol, reference_split=args.reference_split, seed=args.seed,
             threshold=args.threshold, mip_mev=args.mip_mev, max_showers=args.max_showers,
-            train_size=args.train_size, plots=not args.no_plots, progress=not args.no_progress)
+            train_size=args.train_size, plots=not args.no_plots,
+            plot_format="svg" if args.svg else "png", progress=not args.no_progress)
     for line in result.summary_lines():
         print(line)
     print(f"metrics: {result.metrics_path}")

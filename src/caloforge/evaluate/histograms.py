@@ -5,11 +5,18 @@ normalised to unit sum over the binned range: ``S = 1/2 sum_i (h1_i - h2_i)^2 / 
 0 for identical shapes, 1 for disjoint ones.
 
 Binnings: the CaloChallenge ones (``code/evaluate_plotting_helper.py``) for the CaloChallenge
-geometries: E_tot/E_inc in [0.5, 1.5] (100 bins), layer energies log-spaced from the threshold
-to the reference maximum (39 bins), centres in [-30, 30] mm (ds2/ds3), [-500, 500] mm (ds1
-layers 12, 13) or [-100, 100] mm, widths from 0 to 30, 400 or 100 mm (100 bins). Other
-geometries and the features the challenge did not plot (r centre and width, sparsity) use ranges
-from the reference's 0.1 %-99.9 % quantiles, so the generated sample never moves the bins.
+geometries: E_tot/E_inc in [0.5, 1.5] (100 bins), layer energies in 39 log-spaced bins from the
+evaluation's ``min_energy`` to the reference maximum (``plot_E_layers``), centres in [-30, 30]
+mm (ds2/ds3), [-500, 500] mm (ds1 layers 12, 13) or [-100, 100] mm, widths from 0 to 30, 400 or
+100 mm (100 bins). Other geometries and the features the challenge did not plot (r centre and
+width, sparsity) use ranges from the reference's 0.1 %-99.9 % quantiles, so the generated sample
+never moves the bins.
+
+The lower edge of the energy histograms (:func:`min_energy`) is fixed, never taken from the data:
+``evaluate.py`` sets ``min_energy`` to 10 MeV for ds1 (photons and pions) and to the ds2/ds3 readout
+threshold 0.5 keV / 0.033 = 0.01515 MeV; other geometries use the readout threshold. Layers or
+voxels below it are outside the histogram for both samples (the histograms are normalised over
+the binned range, as ``density=True`` times the bin widths is in the official code).
 """
 
 from __future__ import annotations
@@ -21,9 +28,12 @@ import numpy as np
 from caloforge.geometry import LayeredGeometry
 
 __all__ = [
+    "CALOCHALLENGE_MIN_ENERGY_MEV",
     "FeatureComparison",
     "compare_feature",
     "feature_bins",
+    "log_bins",
+    "min_energy",
     "normalised_histogram",
     "quantile_bins",
     "separation_power",
@@ -52,8 +62,35 @@ def separation_power(h1: np.ndarray, h2: np.ndarray) -> float:
     return float(0.5 * np.sum((h1[mask] - h2[mask]) ** 2 / den[mask]))
 
 
+#: ``min_energy`` of the CaloChallenge ``evaluate.py`` in MeV, the lower edge of its log-binned
+#: layer-energy and voxel-energy histograms ("ds1: from Michele, ds2/3: 0.5 keV / 0.033").
+CALOCHALLENGE_MIN_ENERGY_MEV = {"ds1-photons": 10.0, "ds1-pions": 10.0,
+                                "ds2": 0.5e-3 / 0.033, "ds3": 0.5e-3 / 0.033}
+
+
 def _is_calochallenge(geometry: LayeredGeometry) -> bool:
-    return geometry.name in ("ds1-photons", "ds1-pions", "ds2", "ds3")
+    return geometry.name in CALOCHALLENGE_MIN_ENERGY_MEV
+
+
+def min_energy(geometry: LayeredGeometry, threshold: float) -> float | None:
+    """Lower edge (MeV) of the log-binned energy histograms: the CaloChallenge ``min_energy`` for
+    its geometries, else the readout ``threshold``; None where that is 0 (no fixed edge: the
+    caller falls back to the smallest positive reference value).
+
+    Example:
+        >>> from caloforge.geometry import get_geometry
+        >>> min_energy(get_geometry("ds1-pions"), 1.0), round(min_energy(get_geometry("ds2"), 0), 5)
+        (10.0, 0.01515)
+    """
+    if _is_calochallenge(geometry):
+        return CALOCHALLENGE_MIN_ENERGY_MEV[geometry.name]
+    return threshold if threshold > 0 else None
+
+
+def log_bins(low: float, top: float, n_edges: int) -> np.ndarray:
+    """``n_edges`` log-spaced edges from ``low`` to ``top`` (to ``10 low`` if ``top <= low``)."""
+    top = top if top > low else 10.0 * low
+    return np.logspace(np.log10(low), np.log10(top), n_edges)
 
 
 def quantile_bins(ref: np.ndarray, n: int = 100, log: bool = False) -> np.ndarray:
@@ -89,10 +126,11 @@ def feature_bins(name: str, reference: np.ndarray, geometry: LayeredGeometry,
     if name == "E_tot/E_inc":
         return np.linspace(0.5, 1.5, 101) if cc else quantile_bins(reference)
     if kind == "E_layer":
+        low = min_energy(geometry, threshold)
         positive = reference[reference > 0]
-        top = positive.max() if positive.size else 1.0
-        low = max(threshold, positive.min() if positive.size else 1e-3, 1e-6)
-        return np.logspace(np.log10(low), np.log10(max(top, low * 10)), 40)
+        if low is None:
+            low = max(float(positive.min()) if positive.size else 1e-3, 1e-6)
+        return log_bins(low, float(positive.max()) if positive.size else low, 40)
     if cc and kind in ("EC_eta", "EC_phi"):
         lim = 30.0 if fine else 500.0 if wide else 100.0
         return np.linspace(-lim, lim, 101)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from caloforge.evaluate.classifier import ClassifierResult, run_classifier
-from caloforge.evaluate.classifier_inputs import HighLevelRows, RowSource, low_level_vector
+from caloforge.evaluate.classifier_inputs import HighLevelRows, RowSource, VoxelRows
 from caloforge.evaluate.distances import DistanceResult, fpd, kpd
 from caloforge.evaluate.histograms import (
     FeatureComparison,
@@ -16,7 +16,9 @@ from caloforge.evaluate.histograms import (
     quantile_bins,
 )
 from caloforge.evaluate.modes import ALL_MODES, MODES
+from caloforge.evaluate.prdc import prdc
 from caloforge.evaluate.sample import Sample
+from caloforge.evaluate.voxel_spectrum import VOXEL_FEATURE, compare_voxel_spectra
 from caloforge.geometry import LayeredGeometry
 
 __all__ = ["ALL_MODES", "MODES", "MetricSet", "compare_samples", "discrete_energies"]
@@ -45,10 +47,14 @@ class MetricSet:
         }
 
     def summary(self) -> dict[str, float]:
-        """Headline numbers: mean separation power, AUCs, FPD, KPD."""
+        """Headline numbers: mean separation power (and the voxel spectrum's), AUCs, FPD, KPD,
+        PRDC."""
         out: dict[str, float] = {}
         if self.histograms:
             out["mean_separation_power"] = float(np.mean([h.separation for h in self.histograms]))
+        for h in self.histograms:
+            if h.name == VOXEL_FEATURE:
+                out[f"{VOXEL_FEATURE}_separation_power"] = h.separation
         for c in self.classifiers:
             out[f"{c.mode}_auc"] = c.auc
         for d in self.distances:
@@ -136,7 +142,11 @@ def _condition_points(ref: Sample, gen: Sample) -> list[dict[str, float]]:
 def compare_samples(ref: Sample, gen: Sample, geometry: LayeredGeometry, modes: tuple[str, ...],
                     protocol: str = "fast", seed: int = 42, n_bootstrap: int = 10,
                     threshold: float | None = None, progress: bool = False) -> MetricSet:
-    """Compute the requested metrics of ``gen`` against ``ref``."""
+    """Compute the requested metrics of ``gen`` against ``ref``.
+
+    ``hist`` includes the voxel-energy spectrum (``E_voxel``) when both samples were loaded with
+    ``voxel_spectrum=True``; ``prdc`` adds four distances (:mod:`caloforge.evaluate.prdc`).
+    """
     rng = np.random.default_rng(seed)
     thr = geometry.readout_threshold_mev if threshold is None else threshold
     out = MetricSet()
@@ -146,10 +156,13 @@ def compare_samples(ref: Sample, gen: Sample, geometry: LayeredGeometry, modes: 
             bins = feature_bins(name, r_values, geometry, thr)
             out.histograms.append(compare_feature(name, r_values, gen.features.feature(name),
                                                   bins, rng, n_bootstrap))
+        if ref.spectrum is not None and gen.spectrum is not None:  # the official 30th one
+            out.histograms.append(compare_voxel_spectra(ref.spectrum, gen.spectrum, geometry,
+                                                        thr))
         out.histograms += _per_energy(ref, gen, geometry, rng, n_bootstrap)
     theta = ref.features.has("theta") and gen.features.has("theta")
     high = (HighLevelRows(ref.features, theta), HighLevelRows(gen.features, theta))
-    for mode in ("cls-low", "cls-low-normed", "cls-high"):
+    for mode in ("cls-low", "cls-low-normed", "cls-high", "cls-resnet"):
         if mode not in modes:
             continue
         xr: np.ndarray | RowSource
@@ -159,19 +172,18 @@ def compare_samples(ref: Sample, gen: Sample, geometry: LayeredGeometry, modes: 
         else:
             if ref.voxels is None or gen.voxels is None:
                 raise ValueError(f"{mode} needs the voxels: load the samples with keep_voxels")
-            normed = mode == "cls-low-normed"
-            xr = low_level_vector(ref.voxels, ref.features.e_inc, geometry, normed, thr,
-                                  ref.features.theta if theta else None)
-            xg = low_level_vector(gen.voxels, gen.features.e_inc, geometry, normed, thr,
-                                  gen.features.theta if theta else None)
+            xr, xg = (VoxelRows(s.voxels, s.features.e_inc, geometry, mode, thr,  # by block
+                                s.features.theta if theta else None) for s in (ref, gen))
         out.classifiers.append(run_classifier(xr, xg, mode, protocol, seed, progress))
-    if "fpd" in modes or "kpd" in modes:  # the high-level vectors without conditions
+    if {"fpd", "kpd", "prdc"} & set(modes):  # the high-level vectors without conditions
         mr = HighLevelRows(ref.features).matrix()
         mg = HighLevelRows(gen.features).matrix()
         if "fpd" in modes:
             out.distances.append(fpd(mr, mg, seed=seed))
         if "kpd" in modes:
             out.distances.append(kpd(mr, mg, seed=seed))
+        if "prdc" in modes:
+            out.distances += prdc(mr, mg, seed=seed)
     if "physics" in modes and ref.physics is not None and gen.physics is not None:
         r_named, g_named = ref.physics.named(), gen.physics.named()
         for name, r_values in r_named.items():

@@ -3,6 +3,7 @@ metrics)."""
 
 __all__ = ["ALL_MODES", "MODES"]
 
-MODES = ("hist", "cls-low", "cls-low-normed", "cls-high", "fpd", "kpd", "physics")
+MODES = ("hist", "cls-low", "cls-low-normed", "cls-high", "cls-resnet", "fpd", "kpd", "prdc",
+         "physics")
 #: What ``--mode all`` means: every mode.
 ALL_MODES = MODES

@@ -16,6 +16,7 @@ from caloforge.evaluate.metrics import ALL_MODES, MODES, compare_samples
 from caloforge.evaluate.plots import plot_all
 from caloforge.evaluate.report import write_report
 from caloforge.evaluate.sample import Sample, load_samples
+from caloforge.evaluate.summary import summary_lines
 from caloforge.geometry import LayeredGeometry
 from caloforge.tables import write_text
 
@@ -57,14 +58,9 @@ class EvaluationResult:
         return json.dumps(self.metrics, indent=2)
 
     def summary_lines(self) -> list[str]:
-        """One line per headline metric, with the reference floor when computed."""
-        model = self.metrics["generated_vs_reference"]["summary"]
-        floor = (self.metrics.get("reference_floor") or {}).get("summary", {})
-        lines = []
-        for key, value in model.items():
-            extra = f"   (reference floor {floor[key]:.4g})" if key in floor else ""
-            lines.append(f"{key:<24} {value:.4g}{extra}")
-        return lines
+        """One table of the headline metrics: value, error, n, floor, floor n and verdict, then
+        how the floors were made (:mod:`caloforge.evaluate.summary`)."""
+        return summary_lines(self.metrics)
 
 
 def resolve_pair(reference: ShowerFile, generated: ShowerFile, geometry: str | None,
@@ -92,15 +88,16 @@ def evaluate_files(reference: str | Path, generated: str | Path, out_dir: str | 
                    threshold: float | None = None, mip_mev: float | None = None,
                    max_showers: int | None = None, n_bootstrap: int = 10,
                    train_size: int | None = None, plots: bool = True,
-                   progress: bool = False) -> EvaluationResult:
+                   plot_format: str = "png", progress: bool = False) -> EvaluationResult:
     """Compare ``generated`` with ``reference`` and write ``metrics.json``, plots, a report.
 
     Arguments:
         reference, generated: CaloChallenge HDF5 files.
         out_dir: Output folder (created).
         geometry: Preset name or binning XML (default: from the files).
-        modes: ``all`` or a list of ``hist``, ``cls-low``, ``cls-low-normed``, ``cls-high``,
-            ``fpd``, ``kpd``, ``physics``.
+        modes: ``all`` or a list of ``hist`` (with the voxel-energy spectrum), ``cls-low``,
+            ``cls-low-normed``, ``cls-high``, ``cls-resnet``, ``fpd``, ``kpd``, ``prdc``,
+            ``physics``.
         protocol: Classifier protocol, ``fast`` or ``challenge``.
         reference_split: Also compare two random halves of the reference (the floor).
         seed: Seed of splits, bootstrap, classifier and FPD/KPD batches (42: jetnet's); the
@@ -113,6 +110,7 @@ def evaluate_files(reference: str | Path, generated: str | Path, out_dir: str | 
             (:mod:`caloforge.evaluate.amplification`, E_tot/E_inc and the layer energies,
             n_Q = 10 and 20) to the metrics and the report.
         plots: Write plots (and embed them in the report).
+        plot_format: ``png`` or ``svg`` figures.
         progress: Show progress bars.
 
     Returns:
@@ -122,10 +120,10 @@ def evaluate_files(reference: str | Path, generated: str | Path, out_dir: str | 
     mode_list = parse_modes(modes)
     ref_file, gen_file = ShowerFile(reference), ShowerFile(generated)
     geo, thr = resolve_pair(ref_file, gen_file, geometry, threshold)
-    keep = any(m.startswith("cls-low") for m in mode_list)
+    keep = any(m.startswith("cls-low") or m == "cls-resnet" for m in mode_list)
     kwargs = {"threshold": thr, "keep_voxels": keep, "physics": "physics" in mode_list,
               "mip_mev": mip_mev, "max_showers": max_showers, "seed": seed,
-              "progress": progress}
+              "progress": progress, "voxel_spectrum": "hist" in mode_list}
     floor = None
     if reference_split:  # one pass: the halves, then the whole reference joined from them
         half_a, half_b = load_samples(reference, geo, split=True, **kwargs)
@@ -134,11 +132,14 @@ def evaluate_files(reference: str | Path, generated: str | Path, out_dir: str | 
         ref = Sample.join([half_a, half_b], Path(reference).name)
     else:
         ref = load_samples(reference, geo, **kwargs)[0]
-    gen = load_samples(generated, geo, **kwargs)[0]
+    gen = load_samples(generated, geo, stream=1, **kwargs)[0]  # its own bootstrap weights
     model = compare_samples(ref, gen, geo, mode_list, protocol, seed, n_bootstrap, thr, progress)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    plot_paths = plot_all(ref, gen, geo, thr, model.classifiers, out) if plots else []
+    floor_cls = [c.to_dict() for c in floor.classifiers] if floor is not None else None
+    plot_paths = plot_all(ref, gen, geo, thr, model.classifiers, out, fmt=plot_format,
+                          sources=(reference, generated), max_showers=max_showers,
+                          floor_classifiers=floor_cls) if plots else []
     from caloforge._version import __version__
 
     metrics: dict[str, Any] = {

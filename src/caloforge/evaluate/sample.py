@@ -3,7 +3,10 @@
 Features and physics observables are computed per chunk. The high-level features go to a
 :class:`~caloforge.evaluate.feature_table.FeatureTable` on disk, so with the ``hist``,
 ``cls-high`` metrics memory does not grow with N; the physics observables (a few numbers and
-profiles per shower) and, for the low-level classifier, the voxels stay in memory.
+profiles per shower) stay in memory; for the voxel classifiers the voxels go to temporary
+files (:class:`~caloforge.evaluate.classifier_inputs.VoxelStore`). With
+``voxel_spectrum=True`` the voxel energies are counted chunk by chunk in a fixed fine grid
+(:class:`~caloforge.evaluate.voxel_spectrum.VoxelSpectrum`, the CaloChallenge voxel histogram).
 With ``split=True`` the showers are dealt at random (seeded) into two halves: the reference
 floor ("Geant4 vs Geant4") compares them with the same metrics.
 """
@@ -19,6 +22,7 @@ from tqdm.auto import tqdm
 
 from caloforge.data.io import ShowerFile
 from caloforge.data.validate import check_values
+from caloforge.evaluate.classifier_inputs import VoxelStore, join_voxels
 from caloforge.evaluate.feature_table import FeatureTable
 from caloforge.evaluate.features import (
     HighLevelFeatures,
@@ -27,6 +31,7 @@ from caloforge.evaluate.features import (
     layer_labels,
 )
 from caloforge.evaluate.physics import PhysicsObservables, compute_physics
+from caloforge.evaluate.voxel_spectrum import VoxelSpectrum
 from caloforge.geometry import LayeredGeometry
 
 __all__ = ["VOXELS_PER_CHUNK", "Sample", "load_samples"]
@@ -42,8 +47,9 @@ class Sample:
     name: str
     features: FeatureTable
     physics: PhysicsObservables | None = None
-    voxels: np.ndarray | None = None
+    voxels: np.ndarray | VoxelStore | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    spectrum: VoxelSpectrum | None = None
 
     def __len__(self) -> int:
         return len(self.features)
@@ -53,22 +59,29 @@ class Sample:
         """One sample from several (e.g. the two halves of a split file)."""
         physics = [p.physics for p in parts if p.physics is not None]
         voxels = [p.voxels for p in parts if p.voxels is not None]
+        spectra = [p.spectrum for p in parts if p.spectrum is not None]
         return cls(name=name,
                    features=FeatureTable.join([p.features for p in parts]),
                    physics=PhysicsObservables.concatenate(physics) if physics else None,
-                   voxels=np.concatenate(voxels) if voxels else None,
-                   metadata=parts[0].metadata)
+                   voxels=join_voxels(voxels) if voxels else None,
+                   metadata=parts[0].metadata,
+                   spectrum=VoxelSpectrum.join(spectra) if spectra else None)
 
 
 class _Accumulator:
-    def __init__(self, keep_voxels: bool, geometry: LayeredGeometry) -> None:
+    def __init__(self, keep_voxels: bool, geometry: LayeredGeometry,
+                 spectrum_rng: np.random.Generator | None = None) -> None:
         self.features = FeatureTable(layer_labels(geometry), angular_layer_labels(geometry))
         self.physics: list[PhysicsObservables] = []
-        self.voxels: list[np.ndarray] | None = [] if keep_voxels else None
+        self.voxels = VoxelStore() if keep_voxels else None  # on disk
+        self.spectrum_rng = spectrum_rng
+        self.spectrum = VoxelSpectrum() if spectrum_rng is not None else None
 
     def add(self, features: HighLevelFeatures, physics: PhysicsObservables | None,
             voxels: np.ndarray) -> None:
         self.features.append(features)
+        if self.spectrum is not None and self.spectrum_rng is not None:
+            self.spectrum.add(voxels, self.spectrum_rng)
         if physics is not None:
             self.physics.append(physics)
         if self.voxels is not None:
@@ -78,14 +91,16 @@ class _Accumulator:
         return Sample(
             name=name, features=self.features,
             physics=PhysicsObservables.concatenate(self.physics) if self.physics else None,
-            voxels=np.concatenate(self.voxels) if self.voxels else None, metadata=metadata)
+            voxels=self.voxels if self.voxels else None, metadata=metadata,
+            spectrum=self.spectrum)
 
 
 def load_samples(path: str | Path, geometry: LayeredGeometry, *, threshold: float | None = None,
                  keep_voxels: bool = False, physics: bool = False, mip_mev: float | None = None,
                  chunk_size: int | None = None, max_showers: int | None = None,
                  split: bool = False, seed: int = 0, name: str | None = None,
-                 progress: bool = False) -> list[Sample]:
+                 progress: bool = False, voxel_spectrum: bool = False,
+                 stream: int = 0) -> list[Sample]:
     """One sample (or two random halves with ``split``) from a file, validated as it is read.
 
     Arguments:
@@ -99,9 +114,13 @@ def load_samples(path: str | Path, geometry: LayeredGeometry, *, threshold: floa
             does not grow with the voxel count: 500 showers for ds3, 10,000 for ds1).
         max_showers: Use only the first ``max_showers`` showers.
         split: Deal the showers into two halves at random.
-        seed: Seed of the split.
+        seed: Seed of the split and of the spectrum's bootstrap weights.
         name: Label (default: the file name).
         progress: Show a progress bar over the showers read.
+        voxel_spectrum: Count the voxel energies (:class:`VoxelSpectrum`, for ``hist``).
+        stream: Index of the bootstrap-weight stream (``default_rng([seed, 1, stream])``): give
+            the reference and the generated file different ones, so showers at the same position
+            in both files (e.g. the same incident energy) do not share their weights.
 
     Returns:
         ``[sample]`` or ``[half_a, half_b]``.
@@ -112,7 +131,8 @@ def load_samples(path: str | Path, geometry: LayeredGeometry, *, threshold: floa
         chunk_size = int(np.clip(VOXELS_PER_CHUNK // max(file.n_voxels, 1), 100, 10_000))
     label = name or Path(path).name
     rng = np.random.default_rng(seed)
-    accs = [_Accumulator(keep_voxels, geometry) for _ in range(2 if split else 1)]
+    spectrum_rng = np.random.default_rng([seed, 1, stream]) if voxel_spectrum else None
+    accs = [_Accumulator(keep_voxels, geometry, spectrum_rng) for _ in range(2 if split else 1)]
     bar = tqdm(total=n, unit="shower", desc=f"read {label}", disable=not progress)
     for start in range(0, n, chunk_size):
         chunk = file.read(start, min(start + chunk_size, n))
