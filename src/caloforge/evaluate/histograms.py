@@ -35,9 +35,21 @@ __all__ = [
     "log_bins",
     "min_energy",
     "normalised_histogram",
+    "over_floor",
     "quantile_bins",
     "separation_power",
 ]
+
+
+def over_floor(separation: float, floor: float, floor_std: float) -> bool:
+    """Whether a separation power exceeds its statistical floor: more than twice the floor and
+    more than three of its standard deviations above it.
+
+    Example:
+        >>> over_floor(0.05, 0.01, 0.002), over_floor(0.015, 0.01, 0.002)
+        (True, False)
+    """
+    return separation > max(2.0 * floor, floor + 3.0 * floor_std)
 
 
 def normalised_histogram(values: np.ndarray, bins: np.ndarray,
@@ -169,7 +181,7 @@ class FeatureComparison:
     @property
     def consistent_with_floor(self) -> bool:
         """S within twice the floor, or within 3 standard deviations of it."""
-        return self.separation <= max(2.0 * self.floor, self.floor + 3.0 * self.floor_std)
+        return not over_floor(self.separation, self.floor, self.floor_std)
 
     def to_dict(self) -> dict[str, float | int | str]:
         """As a JSON-ready dict."""

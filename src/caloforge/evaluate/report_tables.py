@@ -12,6 +12,8 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from caloforge.evaluate.histograms import over_floor
+
 __all__ = ["KNOWN_GROUPS", "fmt", "generic_html", "run_rows", "separation_rows", "table"]
 
 #: Metric groups of ``generated_vs_reference`` with a dedicated section.
@@ -122,7 +124,7 @@ def separation_rows(items: Sequence[Mapping[str, Any]], floor: Sequence[Mapping[
     for h in items:
         s, fl, fs = h.get("separation"), h.get("floor"), h.get("floor_std", 0.0)
         over = (isinstance(s, float) and isinstance(fl, float)
-                and s > max(2.0 * fl, fl + 3.0 * (fs or 0.0)))
+                and over_floor(s, fl, fs or 0.0))
         rows.append([h.get("name"), s, h.get("bootstrap_std"), fl,
                      by_name.get(h.get("name"), {}).get("separation")])
         classes.append("over" if over else "")

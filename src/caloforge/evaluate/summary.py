@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from caloforge.evaluate.histograms import over_floor
+
 __all__ = ["COLUMNS", "CONSISTENT_WITH_ZERO", "format_table", "summary_lines", "summary_rows"]
 
 COLUMNS = ("metric", "value", "error", "n", "floor", "floor n", "verdict")
@@ -51,7 +53,7 @@ def _hist_rows(model: dict[str, Any]) -> list[dict[str, str]]:
     if not hists:
         return []
     k = len(hists)
-    ok = [h["separation"] <= max(2 * h["floor"], h["floor"] + 3 * h["floor_std"]) for h in hists]
+    ok = [not over_floor(h["separation"], h["floor"], h["floor_std"]) for h in hists]
     value = float(np.mean([h["separation"] for h in hists]))
     err = float(np.sqrt(np.sum([h["bootstrap_std"] ** 2 for h in hists]))) / k
     floor = float(np.mean([h["floor"] for h in hists]))
